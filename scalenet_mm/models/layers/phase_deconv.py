@@ -1,0 +1,628 @@
+# Copyright (c) scalenet_mm contributors.
+"""Exact, fast stride-2 transposed convolutions via phase (sub-pixel) decomposition.
+
+ScaleNet up-samples with two kinds of deconvolution (``nn.ConvTranspose2d``):
+
+* version 3:    ``kernel_size=3, stride=2, padding=1, output_padding=1``
+* versions 1/2: ``kernel_size=4, stride=2, padding=1, output_padding=0``
+
+Both map ``H x W`` to exactly ``2H x 2W``. PyTorch's CPU kernel for these is
+slow (in NCHW it is an im2col-GEMM + col2im ``slow_conv_transpose2d``).
+
+Math. With weight ``w[ci, co, t_h, t_w]`` a stride-2 / padding-1 deconv is
+``y[2m + r] = sum_t x[i] w[t]`` over ``2i - 1 + t = 2m + r`` (per axis), so
+every output *phase* ``r in {0, 1}`` is an ordinary stride-1 correlation of the
+input with a 2-tap sub-kernel of the (flipped) weight::
+
+    k = 4:  y[2m]     = w[3] x[m-1] + w[1] x[m]
+            y[2m + 1] = w[2] x[m]   + w[0] x[m+1]
+    k = 3:  the same with w[3] := 0   (k3/op1 == k4 with a zero-padded kernel)
+
+Taking the 2-tap window ``[x[a-1], x[a]]`` (a conv with ``padding=1``, which
+has ``H + 1`` outputs) phase ``r`` sits at ``a = m + r``. Hence the
+``"fused"`` formulation: a single ``Conv2d(Cin, 4*Cout, 2, padding=1)``
+with a phase-major (``rh, rw, co``) combined kernel, followed by one
+interleaving copy ``y[.., 2m+rh, 2j+rw] = z[.., (rh, rw, co), m+rh, j+rw]``.
+For ``k=4`` this performs exactly the deconv's MACs (16 per input pixel and
+channel pair, on an ``(H+1) x (W+1)`` grid); for ``k=3`` it spends 16 MACs
+where 9 would do. The ``"split"`` formulation therefore runs the four phases
+as four separate convolutions with exact sub-kernels (``1x1, 1x2, 2x1, 2x2``
+for ``k=3``) into the same interleaving copy. ``"native"`` calls
+``F.conv_transpose2d`` (used as the fallback and as a reference).
+
+All formulations are mathematically exact (only the floating-point summation
+order differs from ``nn.ConvTranspose2d``). Which one is fastest depends on
+the kernel size and memory format; ``impl="auto"`` uses the choice measured
+with ``tools/benchmark_deconv.py`` (see :data:`AUTO_IMPL`).
+
+The module stores ``weight`` in exactly the ``nn.ConvTranspose2d`` layout
+``[Cin, Cout, k, k]`` (and optional ``bias`` ``[Cout]``), is initialised like
+it, and is *not* a subclass of ``nn.Conv2d`` / ``nn.ConvTranspose2d``, so
+mmengine initialisers such as ``Kaiming(layer='Conv2d')`` do not touch it
+(exactly as they do not touch ``nn.ConvTranspose2d``). To initialise it from an
+``init_cfg`` name it explicitly, e.g. ``layer=['ConvTranspose2d',
+'PhaseDeconv2d']``.
+"""
+import math
+from typing import Optional, Sequence, Tuple, Union
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from torch import Tensor
+
+__all__ = [
+    'PhaseDeconv2d', 'DeployedPhaseDeconv2d', 'phase_deconv2d',
+    'phase_kernel', 'convert_deconvs', 'revert_deconvs', 'SUPPORTED_CONFIGS',
+    'AUTO_IMPL'
+]
+
+# (kernel_size, stride, padding, output_padding) combinations supported.
+SUPPORTED_CONFIGS = ((3, 2, 1, 1), (4, 2, 1, 0))
+_SUPPORTED_MSG = ('supported: kernel_size=3, stride=2, padding=1, '
+                  'output_padding=1 (ScaleNet version 3) or kernel_size=4, '
+                  'stride=2, padding=1, output_padding=0 (versions 1/2), '
+                  'with groups=1, dilation=1, padding_mode="zeros"')
+
+_IMPLS = ('auto', 'fused', 'split', 'native')
+
+# impl chosen by ``impl="auto"``, keyed by (kernel_size, channels_last).
+# Filled in from tools/benchmark_deconv.py measurements on the target CPU.
+AUTO_IMPL = {
+    (3, False): 'fused',
+    (3, True): 'fused',
+    (4, False): 'fused',
+    (4, True): 'fused',
+}
+
+
+def _pair(v, name: str) -> Tuple[int, int]:
+    if isinstance(v, int):
+        return (v, v)
+    v = tuple(v)
+    if len(v) == 1:
+        return (int(v[0]), int(v[0]))
+    if len(v) != 2:
+        raise ValueError(f'{name} must be an int or a pair, got {v!r}')
+    return (int(v[0]), int(v[1]))
+
+
+def _check_config(kernel_size, stride, padding, output_padding, groups=1,
+                  dilation=1, padding_mode='zeros') -> int:
+    """Validate a deconv configuration and return its (square) kernel size."""
+    k, s, p = (_pair(kernel_size, 'kernel_size'), _pair(stride, 'stride'),
+               _pair(padding, 'padding'))
+    d = _pair(dilation, 'dilation')
+    if k[0] != k[1] or k[0] not in (3, 4):
+        raise ValueError(f'PhaseDeconv2d: unsupported kernel_size={kernel_size!r}; '
+                         f'{_SUPPORTED_MSG}')
+    k = k[0]
+    if output_padding is None:
+        output_padding = 1 if k == 3 else 0
+    op = _pair(output_padding, 'output_padding')
+    want = 1 if k == 3 else 0
+    if (s != (2, 2) or p != (1, 1) or op != (want, want) or groups != 1
+            or d != (1, 1) or padding_mode != 'zeros'):
+        raise ValueError(
+            'PhaseDeconv2d: unsupported configuration '
+            f'(kernel_size={kernel_size!r}, stride={stride!r}, '
+            f'padding={padding!r}, output_padding={output_padding!r}, '
+            f'groups={groups!r}, dilation={dilation!r}, '
+            f'padding_mode={padding_mode!r}); {_SUPPORTED_MSG}')
+    return k
+
+
+def is_supported_deconv(m: nn.Module) -> bool:
+    """Whether ``m`` is an ``nn.ConvTranspose2d`` that can be converted."""
+    if not isinstance(m, nn.ConvTranspose2d) or isinstance(
+            m, nn.modules.lazy.LazyModuleMixin):
+        return False
+    try:
+        _check_config(m.kernel_size, m.stride, m.padding, m.output_padding,
+                      m.groups, m.dilation, m.padding_mode)
+    except ValueError:
+        return False
+    return True
+
+
+# ----------------------------------------------------------------------------
+# kernel rearrangement (plain differentiable torch ops)
+# ----------------------------------------------------------------------------
+def phase_kernel(weight: Tensor) -> Tensor:
+    """Combined phase kernel of a stride-2/padding-1 deconv weight.
+
+    Args:
+        weight: ``[Cin, Cout, k, k]`` (``nn.ConvTranspose2d`` layout), k in
+            {3, 4}.
+
+    Returns:
+        ``[4 * Cout, Cin, 2, 2]`` Conv2d weight whose output channel
+        ``(rh * 2 + rw) * Cout + co`` is output phase ``(rh, rw)`` of output
+        channel ``co`` (to be used with ``padding=1``).
+    """
+    cin, cout, k = weight.shape[0], weight.shape[1], weight.shape[2]
+    if k == 3:
+        weight = F.pad(weight, (0, 1, 0, 1))  # w[3] := 0
+    # Tap t = 2u + v; phase r uses t = 3 - r - 2j for window tap j in {0, 1},
+    # i.e. v = 1 - r and u = 1 - j -> flip both the u and v axes.
+    w = weight.reshape(cin, cout, 2, 2, 2, 2).flip(2, 3, 4, 5)
+    # [cin, cout, jh, rh, jw, rw] -> [rh, rw, cout, cin, jh, jw]
+    return w.permute(3, 5, 1, 0, 2, 4).reshape(4 * cout, cin, 2, 2)
+
+
+# Per-axis taps (indices into the k-tap deconv kernel) and conv padding for
+# the exact ("split") sub-kernels. Phase r's result is taken from conv-output
+# index m + off (off = start below).
+#   k3: r=0 -> [w1] on x[m]           (1 tap, pad 0, start 0)
+#       r=1 -> [w2, w0] on x[a-1],x[a] (2 taps, pad 1, start 1)
+#   k4: r=0 -> [w3, w1] on x[a-1],x[a] (pad 1, start 0)
+#       r=1 -> [w2, w0]                (pad 1, start 1)
+_SPLIT_TAPS = {3: ((1, ), (2, 0)), 4: ((3, 1), (2, 0))}
+_SPLIT_PAD = {3: (0, 1), 4: (1, 1)}
+
+
+def split_kernels(weight: Tensor):
+    """The four exact per-phase Conv2d kernels ``[Cout, Cin, kh, kw]``."""
+    k = weight.shape[2]
+    wt = weight.transpose(0, 1)
+    taps = _SPLIT_TAPS[k]
+    out = []
+    for rh in (0, 1):
+        wr = wt[:, :, list(taps[rh])]
+        for rw in (0, 1):
+            out.append(wr[:, :, :, list(taps[rw])].contiguous())
+    return out
+
+
+# ----------------------------------------------------------------------------
+# interleaving (custom autograd: one copy forward, one copy backward)
+# ----------------------------------------------------------------------------
+def _out_format(t: Tensor):
+    if t.dim() == 4 and t.is_contiguous(
+            memory_format=torch.channels_last) and not t.is_contiguous():
+        return torch.channels_last
+    return torch.contiguous_format
+
+
+def _interleave_views(z: Tensor, cout: int, h: int, w: int):
+    """Yield (rh, rw, source view of z, output slice spec) for the 4 phases."""
+    for rh in (0, 1):
+        hr = (h - rh + 1) // 2
+        for rw in (0, 1):
+            wr = (w - rw + 1) // 2
+            c0 = (rh * 2 + rw) * cout
+            yield rh, rw, z[:, c0:c0 + cout, rh:rh + hr, rw:rw + wr]
+
+
+class _PhaseInterleave(torch.autograd.Function):
+    """``y[n, c, 2m+rh, 2j+rw] = z[n, (2rh+rw)*C + c, m+rh, j+rw]``.
+
+    ``z`` is ``[N, 4C, H', W']`` with ``H' >= ceil(h/2) + 1`` (or exactly the
+    needed size); ``y`` is ``[N, C, h, w]``.
+    """
+
+    @staticmethod
+    def forward(ctx, z: Tensor, h: int, w: int):
+        n, c4, hz, wz = z.shape
+        cout = c4 // 4
+        ctx.z_shape = z.shape
+        ctx.z_format = _out_format(z)
+        ctx.cout, ctx.h, ctx.w = cout, h, w
+        y = torch.empty((n, cout, h, w), dtype=z.dtype, device=z.device,
+                        memory_format=_out_format(z))
+        _interleave_copy(z, y, cout, h, w, forward=True)
+        return y
+
+    @staticmethod
+    def backward(ctx, gy: Tensor):
+        n, c4, hz, wz = ctx.z_shape
+        cout, h, w = ctx.cout, ctx.h, ctx.w
+        gz = torch.empty(ctx.z_shape, dtype=gy.dtype, device=gy.device,
+                         memory_format=ctx.z_format)
+        if (hz, wz) == (h // 2 + 1, w // 2 + 1) and h % 2 == 0 and w % 2 == 0:
+            # the copy covers all of gz except one border row/col per phase
+            g = gz.view(n, 2, 2, cout, hz, wz)
+            g[:, 0, :, :, -1, :].zero_()
+            g[:, 1, :, :, 0, :].zero_()
+            g[:, :, 0, :, :, -1].zero_()
+            g[:, :, 1, :, :, 0].zero_()
+        else:
+            gz.zero_()
+        _interleave_copy(gz, gy, cout, h, w, forward=False)
+        return gz, None, None
+
+
+def _interleave_copy(z: Tensor, y: Tensor, cout: int, h: int, w: int,
+                     forward: bool):
+    n = y.shape[0]
+    if h % 2 == 0 and w % 2 == 0:
+        # single strided copy: view z as [N, C, H, 2(rh), W, 2(rw)]
+        hh, ww = h // 2, w // 2
+        sn, sc, sh, sw = z.stride()
+        src = z.as_strided((n, cout, hh, 2, ww, 2),
+                           (sn, sc, sh, 2 * cout * sc + sh, sw, cout * sc + sw),
+                           z.storage_offset())
+        dst = (y.view if forward else y.reshape)(n, cout, hh, 2, ww, 2)
+        if forward:
+            dst.copy_(src)
+        else:
+            src.copy_(dst)
+        return
+    for rh, rw, zv in _interleave_views(z, cout, h, w):
+        yv = y[:, :, rh::2, rw::2]
+        if forward:
+            yv.copy_(zv)
+        else:
+            zv.copy_(yv)
+
+
+class _SplitInterleave(torch.autograd.Function):
+    """Interleave four per-phase tensors ``z[rh*2+rw]`` (``[N, C, *, *]``):
+    ``y[n, c, 2m+rh, 2j+rw] = z_{rh,rw}[n, c, m+sh(rh), j+sw(rw)]``."""
+
+    @staticmethod
+    def forward(ctx, starts: Tuple[int, int], h: int, w: int, *zs: Tensor):
+        ctx.starts, ctx.h, ctx.w = starts, h, w
+        ctx.shapes = [z.shape for z in zs]
+        ctx.formats = [_out_format(z) for z in zs]
+        z0 = zs[0]
+        y = torch.empty((z0.shape[0], z0.shape[1], h, w), dtype=z0.dtype,
+                        device=z0.device, memory_format=_out_format(z0))
+        for i, z in enumerate(zs):
+            rh, rw = divmod(i, 2)
+            hr, wr = (h - rh + 1) // 2, (w - rw + 1) // 2
+            oh, ow = starts[rh], starts[rw]
+            y[:, :, rh::2, rw::2].copy_(z[:, :, oh:oh + hr, ow:ow + wr])
+        return y
+
+    @staticmethod
+    def backward(ctx, gy: Tensor):
+        grads = []
+        h, w, starts = ctx.h, ctx.w, ctx.starts
+        for i, (shape, fmt) in enumerate(zip(ctx.shapes, ctx.formats)):
+            rh, rw = divmod(i, 2)
+            hr, wr = (h - rh + 1) // 2, (w - rw + 1) // 2
+            oh, ow = starts[rh], starts[rw]
+            if ctx.needs_input_grad[3 + i]:
+                if oh == 0 and ow == 0 and shape[2] == hr and shape[3] == wr:
+                    g = gy[:, :, rh::2, rw::2].contiguous(memory_format=fmt)
+                else:
+                    g = gy.new_zeros(shape).contiguous(memory_format=fmt)
+                    g[:, :, oh:oh + hr, ow:ow + wr].copy_(gy[:, :, rh::2, rw::2])
+                grads.append(g)
+            else:
+                grads.append(None)
+        return (None, None, None, *grads)
+
+
+# ----------------------------------------------------------------------------
+# functional forms
+# ----------------------------------------------------------------------------
+def _resolve_output_size(x: Tensor, output_size) -> Tuple[int, int]:
+    H, W = x.shape[-2], x.shape[-1]
+    if output_size is None:
+        return 2 * H, 2 * W
+    size = [int(s) for s in output_size]
+    if len(size) == x.dim():
+        size = size[-2:]
+    if len(size) != 2:
+        raise ValueError(f'output_size must have 2 (or {x.dim()}) elements, '
+                         f'got {tuple(output_size)}')
+    h, w = size
+    if not (1 <= h <= 2 * H and 1 <= w <= 2 * W):
+        raise ValueError(f'output_size {(h, w)} must be between (1, 1) and '
+                         f'{(2 * H, 2 * W)} (2x the input {(H, W)}); the '
+                         'output is cropped as output[..., :h, :w]')
+    return h, w
+
+
+def _check_input(x: Tensor):
+    if x.dim() != 4:
+        raise ValueError(f'PhaseDeconv2d expects a 4D NCHW input, got {x.dim()}D')
+
+
+def phase_deconv2d(x: Tensor,
+                   weight: Tensor,
+                   bias: Optional[Tensor] = None,
+                   output_size: Optional[Sequence[int]] = None,
+                   impl: str = 'auto',
+                   kernel: Optional[Union[Tensor, Sequence[Tensor]]] = None,
+                   kernel_bias: Optional[Tensor] = None) -> Tensor:
+    """Functional stride-2/padding-1 deconv (k3/op1 or k4/op0).
+
+    Equals ``F.conv_transpose2d(x, weight, bias, stride=2, padding=1,
+    output_padding=1 if k == 3 else 0)[..., :h, :w]`` with ``(h, w) =
+    output_size`` (default ``(2H, 2W)``).
+
+    Args:
+        kernel / kernel_bias: a precomputed (cached) :func:`phase_kernel`
+            (``impl='fused'``) or list of :func:`split_kernels`
+            (``impl='split'``) and the matching bias, to skip the per-call
+            weight rearrangement (gradients then do not reach ``weight``).
+    """
+    _check_input(x)
+    k = weight.shape[-1]
+    if k not in (3, 4) or weight.shape[-2] != k:
+        raise ValueError(f'weight must be [Cin, Cout, k, k] with k in (3, 4), '
+                         f'got {tuple(weight.shape)}')
+    h, w = _resolve_output_size(x, output_size)
+    impl = _resolve_impl(impl, k, x)
+    if impl == 'native':
+        y = F.conv_transpose2d(x, weight, bias, stride=2, padding=1,
+                               output_padding=1 if k == 3 else 0)
+        if (h, w) != tuple(y.shape[-2:]):
+            y = y[..., :h, :w].contiguous(memory_format=_out_format(y))
+        return y
+    if impl == 'fused':
+        if kernel is None:
+            kernel = phase_kernel(weight)
+            kernel_bias = None if bias is None else bias.repeat(4)
+        z = F.conv2d(x, kernel, kernel_bias, padding=1)
+        return _PhaseInterleave.apply(z, h, w)
+    # split
+    if kernel is None:
+        kernel = split_kernels(weight)
+        kernel_bias = bias
+    pads = _SPLIT_PAD[k]
+    zs = [
+        F.conv2d(x, kernel[i], kernel_bias, padding=(pads[i // 2], pads[i % 2]))
+        for i in range(4)
+    ]
+    starts = (0, 1)
+    return _SplitInterleave.apply(starts, h, w, *zs)
+
+
+def _resolve_impl(impl: str, k: int, x: Tensor) -> str:
+    if impl == 'auto':
+        return AUTO_IMPL[(k, _out_format(x) is torch.channels_last)]
+    if impl not in _IMPLS:
+        raise ValueError(f'impl must be one of {_IMPLS}, got {impl!r}')
+    return impl
+
+
+# ----------------------------------------------------------------------------
+# modules
+# ----------------------------------------------------------------------------
+class PhaseDeconv2d(nn.Module):
+    """Drop-in, exact, faster replacement of the ScaleNet stride-2 deconvs.
+
+    Same constructor arguments, parameter names/shapes (``weight``
+    ``[Cin, Cout, k, k]``, optional ``bias`` ``[Cout]``), default init and
+    outputs as ``nn.ConvTranspose2d`` for the supported configurations
+    (``k=3, s=2, p=1, op=1`` and ``k=4, s=2, p=1, op=0``; ``output_padding``
+    defaults to the matching value). Other configurations raise ValueError.
+
+    Args:
+        impl: ``'auto'`` (measured fastest per kernel size / memory format,
+            see :data:`AUTO_IMPL`), ``'fused'``, ``'split'`` or ``'native'``.
+
+    ``forward(x, output_size=None)``: ``output_size`` (``(h, w)`` or the full
+    ``(N, C, h, w)``) crops the trailing rows/cols, ``output[..., :h, :w]``;
+    for k3 and ``output_size = (2H-1, 2W-1)`` this equals
+    ``nn.ConvTranspose2d.forward(x, output_size=...)``.
+
+    When no gradient w.r.t. ``weight`` is needed (``torch.no_grad()``, or a
+    frozen weight) the rearranged kernel is cached and only rebuilt when the
+    weight changes (in-place update, ``load_state_dict``, ``.to()``).
+    :meth:`switch_to_deploy` makes the cache permanent (inference only).
+    """
+
+    def __init__(self,
+                 in_channels: int,
+                 out_channels: int,
+                 kernel_size: Union[int, Tuple[int, int]] = 3,
+                 stride: Union[int, Tuple[int, int]] = 2,
+                 padding: Union[int, Tuple[int, int]] = 1,
+                 output_padding: Optional[Union[int, Tuple[int, int]]] = None,
+                 groups: int = 1,
+                 bias: bool = False,
+                 dilation: Union[int, Tuple[int, int]] = 1,
+                 padding_mode: str = 'zeros',
+                 device=None,
+                 dtype=None,
+                 impl: str = 'auto'):
+        super().__init__()
+        k = _check_config(kernel_size, stride, padding, output_padding, groups,
+                          dilation, padding_mode)
+        if impl not in _IMPLS:
+            raise ValueError(f'impl must be one of {_IMPLS}, got {impl!r}')
+        self.in_channels = in_channels
+        self.out_channels = out_channels
+        self.kernel_size = (k, k)
+        self.stride = (2, 2)
+        self.padding = (1, 1)
+        self.output_padding = (1, 1) if k == 3 else (0, 0)
+        self.dilation = (1, 1)
+        self.groups = 1
+        self.padding_mode = 'zeros'
+        self.impl = impl
+        self.deploy = False
+        factory = {'device': device, 'dtype': dtype}
+        self.weight = nn.Parameter(
+            torch.empty((in_channels, out_channels, k, k), **factory))
+        if bias:
+            self.bias = nn.Parameter(torch.empty(out_channels, **factory))
+        else:
+            self.register_parameter('bias', None)
+        self._cache = {}  # impl -> (key, kernel, kernel_bias)
+        self.reset_parameters()
+
+    # same as torch.nn.modules.conv._ConvNd.reset_parameters
+    def reset_parameters(self) -> None:
+        nn.init.kaiming_uniform_(self.weight, a=math.sqrt(5))
+        if self.bias is not None:
+            # _calculate_fan_in_and_fan_out uses weight.size(1) * k * k, as
+            # for nn.ConvTranspose2d (whose weight is [Cin, Cout/g, k, k]).
+            fan_in, _ = nn.init._calculate_fan_in_and_fan_out(self.weight)
+            if fan_in != 0:
+                bound = 1 / math.sqrt(fan_in)
+                nn.init.uniform_(self.bias, -bound, bound)
+        self._cache = {}
+
+    def extra_repr(self) -> str:
+        s = (f'{self.in_channels}, {self.out_channels}, '
+             f'kernel_size={self.kernel_size}, stride={self.stride}, '
+             f'padding={self.padding}, output_padding={self.output_padding}')
+        if self.bias is None:
+            s += ', bias=False'
+        s += f', impl={self.impl!r}'
+        if self.deploy:
+            s += ', deploy=True'
+        return s
+
+    # -- kernel cache ---------------------------------------------------------
+    def _key(self):
+        key = [self.weight.data_ptr(), self.weight._version, self.weight.dtype,
+               self.weight.device, tuple(self.weight.shape)]
+        if self.bias is not None:
+            key += [self.bias.data_ptr(), self.bias._version]
+        return tuple(key)
+
+    def _build(self, impl):
+        with torch.no_grad():
+            if impl == 'fused':
+                kernel = phase_kernel(self.weight).contiguous()
+                kb = None if self.bias is None else self.bias.repeat(4)
+            else:
+                kernel = split_kernels(self.weight)
+                kb = None if self.bias is None else self.bias.detach().clone()
+        return kernel, kb
+
+    def _cached_kernel(self, impl):
+        key = self._key()
+        c = self._cache.get(impl)
+        if c is None or c[0] != key:
+            kernel, kb = self._build(impl)
+            self._cache[impl] = c = (key, kernel, kb)
+        return c[1], c[2]
+
+    def _needs_param_grad(self) -> bool:
+        if not torch.is_grad_enabled():
+            return False
+        return self.weight.requires_grad or (self.bias is not None
+                                             and self.bias.requires_grad)
+
+    def forward(self, x: Tensor, output_size: Optional[Sequence[int]] = None
+                ) -> Tensor:
+        _check_input(x)
+        k = self.kernel_size[0]
+        impl = _resolve_impl(self.impl, k, x)
+        if impl != 'native' and (self.deploy or not self._needs_param_grad()):
+            kernel, kb = self._cached_kernel(impl)
+            return phase_deconv2d(x, self.weight, self.bias, output_size, impl,
+                                  kernel=kernel, kernel_bias=kb)
+        return phase_deconv2d(x, self.weight, self.bias, output_size, impl)
+
+    def _apply(self, fn, *args, **kwargs):
+        self._cache = {}
+        return super()._apply(fn, *args, **kwargs)
+
+    # -- conversion -------------------------------------------------------------
+    def switch_to_deploy(self) -> 'PhaseDeconv2d':
+        """Inference mode: freeze ``weight``/``bias`` (``requires_grad=False``)
+        and always use the precomputed kernel (rebuilt only if the weight
+        tensor changes, e.g. by ``load_state_dict``). Returns ``self``."""
+        self.deploy = True
+        self.weight.requires_grad_(False)
+        if self.bias is not None:
+            self.bias.requires_grad_(False)
+        self._cache = {}
+        k = self.kernel_size[0]
+        impls = {self.impl} if self.impl != 'auto' else {
+            AUTO_IMPL[(k, cl)] for cl in (False, True)}
+        for impl in impls - {'native'}:
+            self._cached_kernel(impl)
+        return self
+
+    @classmethod
+    def from_conv_transpose(cls, m: nn.ConvTranspose2d, impl: str = 'auto',
+                            deploy: bool = False) -> 'PhaseDeconv2d':
+        """Build from an ``nn.ConvTranspose2d`` sharing (not copying) its
+        parameters. Raises ValueError for unsupported configurations."""
+        if not isinstance(m, nn.ConvTranspose2d):
+            raise TypeError(f'expected nn.ConvTranspose2d, got {type(m)}')
+        _check_config(m.kernel_size, m.stride, m.padding, m.output_padding,
+                      m.groups, m.dilation, m.padding_mode)
+        new = PhaseDeconv2d(m.in_channels, m.out_channels, m.kernel_size,
+                            bias=m.bias is not None, device='meta', impl=impl)
+        new.__class__ = cls  # skip DeployedPhaseDeconv2d.__init__ on meta
+        new.weight = m.weight
+        if m.bias is not None:
+            new.bias = m.bias
+        new._cache = {}
+        new.train(m.training)
+        if deploy or cls is DeployedPhaseDeconv2d:
+            new.switch_to_deploy()
+        return new
+
+    def to_conv_transpose(self) -> nn.ConvTranspose2d:
+        """The equivalent ``nn.ConvTranspose2d`` sharing the parameters."""
+        m = nn.ConvTranspose2d(self.in_channels, self.out_channels,
+                               self.kernel_size, 2, 1, self.output_padding,
+                               bias=self.bias is not None,
+                               device='meta')
+        m.weight = self.weight
+        if self.bias is not None:
+            m.bias = self.bias
+        m.train(self.training)
+        return m
+
+
+class DeployedPhaseDeconv2d(PhaseDeconv2d):
+    """:class:`PhaseDeconv2d` already switched to deploy (inference) mode."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.switch_to_deploy()
+
+
+def convert_deconvs(model: nn.Module, mode: str = 'phase', impl: str = 'auto',
+                    include_subclasses: bool = False) -> int:
+    """Replace every compatible ``nn.ConvTranspose2d`` of ``model`` in place.
+
+    Compatible: k3/s2/p1/op1 or k4/s2/p1/op0, groups 1, dilation 1, zero
+    padding, with or without bias. The replacement shares the original
+    parameters (state-dict keys and shapes are unchanged).
+
+    Args:
+        mode: ``'phase'`` (trainable :class:`PhaseDeconv2d`) or ``'deploy'``
+            (:class:`DeployedPhaseDeconv2d`, inference only).
+        include_subclasses: also convert subclasses of ``nn.ConvTranspose2d``
+            (e.g. mmcv's wrapper); by default only exact instances are
+            converted since subclasses may override ``forward``.
+
+    Returns:
+        The number of modules replaced. ``model`` itself is not replaced if it
+        is a deconv; use :meth:`PhaseDeconv2d.from_conv_transpose` for that.
+    """
+    if mode not in ('phase', 'deploy'):
+        raise ValueError(f"mode must be 'phase' or 'deploy', got {mode!r}")
+    cls = DeployedPhaseDeconv2d if mode == 'deploy' else PhaseDeconv2d
+    count = 0
+    for parent in list(model.modules()):
+        for name, child in list(parent.named_children()):
+            if not is_supported_deconv(child):
+                continue
+            if not include_subclasses and type(child) is not nn.ConvTranspose2d:
+                continue
+            setattr(parent, name, cls.from_conv_transpose(child, impl=impl))
+            count += 1
+    return count
+
+
+def revert_deconvs(model: nn.Module) -> int:
+    """Replace every :class:`PhaseDeconv2d` in ``model`` by the equivalent
+    ``nn.ConvTranspose2d`` (sharing parameters; deploy-frozen parameters get
+    ``requires_grad=True`` back). Returns the number of modules replaced."""
+    count = 0
+    for parent in list(model.modules()):
+        for name, child in list(parent.named_children()):
+            if isinstance(child, PhaseDeconv2d):
+                m = child.to_conv_transpose()
+                if child.deploy:
+                    m.weight.requires_grad_(True)
+                    if m.bias is not None:
+                        m.bias.requires_grad_(True)
+                setattr(parent, name, m)
+                count += 1
+    return count
