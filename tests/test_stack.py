@@ -15,8 +15,9 @@ def test_mmcv_compiled_ops_run_on_cpu():
     rois = torch.tensor([[0, 0, 0, 4, 4]], dtype=torch.float32)
     out = RoIAlign((2, 2), spatial_scale=1.0, sampling_ratio=2, aligned=True)(feats, rois)
     assert out.shape == (1, 1, 2, 2)
-    # bilinear samples of a linear ramp average to the ramp at the bin centres: x=1,3 and y=1,3 -> 8y+x
-    torch.testing.assert_close(out.flatten(), torch.tensor([9., 11., 25., 27.]))
+    # aligned=True shifts the RoI by half a pixel: bins span [-0.5, 1.5] and [1.5, 3.5], sampled at 0, 1 and 2, 3;
+    # bilinear samples of the linear ramp 8y+x average to the ramp at (0.5, 2.5) x (0.5, 2.5)
+    torch.testing.assert_close(out.flatten(), torch.tensor([4.5, 6.5, 20.5, 22.5]))
 
 
 def test_faster_rcnn_from_mmdet_config_predicts_on_cpu():
