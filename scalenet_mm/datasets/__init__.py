@@ -10,11 +10,14 @@ from .cifar import CIFAR10Local, CIFAR100Local, load_cifar_batch
 from .cifar_writer import write_cifar_layout
 from .cub import CUBWithBoxes
 from .imagenet_boxes import ImageNetWithBoxes, parse_voc_boxes
+from .imagenet_local import ImageNetLocal
 from .synthetic import CLASSES as SYNTHETIC_CLASSES
 from .synthetic import generate_dataset, generate_samples, render_sample
+from .transforms import CropAt, ten_crop_tta_pipeline
 
 __all__ = [
     'CIFAR10Local', 'CIFAR100Local', 'load_cifar_batch', 'write_cifar_layout', 'CUBWithBoxes',
     'ImageNetWithBoxes', 'parse_voc_boxes', 'SYNTHETIC_CLASSES', 'generate_dataset',
-    'generate_samples', 'render_sample'
+    'generate_samples', 'render_sample', 'ImageNetLocal', 'CropAt', 'ten_crop_tta_pipeline'
 ]
+from .wsol_transforms import LoadWSOLMask  # noqa: E402,F401  (registers the WSOL transforms)

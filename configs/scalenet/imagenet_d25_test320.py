@@ -1,0 +1,6 @@
+# ScaleNet103-D25 (Table 2 row 1): 5.1M params, 4.8 GFLOPs (paper convention), tested as in Table 2 of the paper: 320x320 centre crop (or 10 crops) from the 350 image.
+_base_ = ['./imagenet_d25.py', '../_base_/datasets/imagenet_test320.py']
+test_pipeline = {{_base_.test_pipeline_320}}
+tta_pipeline = {{_base_.tta_pipeline_320}}
+val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
+test_dataloader = dict(dataset=dict(pipeline=test_pipeline))

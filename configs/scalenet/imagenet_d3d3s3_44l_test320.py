@@ -1,0 +1,6 @@
+# ScaleNet44-D3D3S3 (Table 2 row 3): 9.4M params, 2.4 GFLOPs, tested as in Table 2 of the paper: 320x320 centre crop (or 10 crops) from the 350 image.
+_base_ = ['./imagenet_d3d3s3_44l.py', '../_base_/datasets/imagenet_test320.py']
+test_pipeline = {{_base_.test_pipeline_320}}
+tta_pipeline = {{_base_.tta_pipeline_320}}
+val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
+test_dataloader = dict(dataset=dict(pipeline=test_pipeline))

@@ -1,0 +1,6 @@
+# ScaleNet48-D4D4S4 (Table 2 row 5): 20.1M params, 4.0 GFLOPs, tested as in Table 2 of the paper: 320x320 centre crop (or 10 crops) from the 350 image.
+_base_ = ['./imagenet_d4d4s4.py', '../_base_/datasets/imagenet_test320.py']
+test_pipeline = {{_base_.test_pipeline_320}}
+tta_pipeline = {{_base_.tta_pipeline_320}}
+val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
+test_dataloader = dict(dataset=dict(pipeline=test_pipeline))
