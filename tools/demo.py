@@ -132,6 +132,9 @@ def main(argv=None) -> dict:
     print(f'[demo] test top-1 accuracy: {top1:.2f}% (chance {100 * CHANCE:.1f}%), total {result["total_s"]:.0f}s')
     print(f'[demo] metrics: {osp.join(args.work_dir, "metrics.json")}  curve: {result["curve_png"]}')
     print(f'[demo] checkpoint: {ckpt}')
+    # WSOL step: CAMs of the trained model against the test boxes (tools/wsol_eval.py, docs/wsol_experiment.md)
+    from wsol_eval import run_wsol_demo
+    run_wsol_demo(args.config, ckpt, args.work_dir, cfg_options={'test_dataloader.dataset.data_root': imagenet_root})
     return dict(config=args.config, checkpoint=ckpt, work_dir=args.work_dir, metrics=metrics)
 
 

@@ -11,3 +11,12 @@ __all__ = [
     'resolve_thresholds', 'check_gt_boxes', 'best_iou_per_threshold', 'pixel_counts_per_threshold',
     'BoxAccumulator', 'PxAPAccumulator'
 ]
+from .gradcam import (CAM_METHODS, CAMResult, ClassicCAM, GradCAM, GradCAMPlusPlus, LayerCAM,  # noqa: E402
+                      build_cam_extractor, default_score_fn, resolve_target_layer)
+from .multiscale import FUSIONS, MultiScaleCAM, fuse_cams, normalize_maps, resize_maps  # noqa: E402
+
+__all__ += [
+    'CAMResult', 'ClassicCAM', 'GradCAM', 'GradCAMPlusPlus', 'LayerCAM', 'CAM_METHODS', 'build_cam_extractor',
+    'default_score_fn', 'resolve_target_layer', 'MultiScaleCAM', 'fuse_cams', 'normalize_maps', 'resize_maps',
+    'FUSIONS'
+]

@@ -7,7 +7,7 @@ ScaleNet up-samples with two kinds of deconvolution (``nn.ConvTranspose2d``):
 * versions 1/2: ``kernel_size=4, stride=2, padding=1, output_padding=0``
 
 Both map ``H x W`` to exactly ``2H x 2W``. PyTorch's CPU kernel for these is
-slow (in NCHW it is an im2col-GEMM + col2im ``slow_conv_transpose2d``).
+slow for NCHW tensors (an im2col-GEMM + col2im ``slow_conv_transpose2d``).
 
 Math. With weight ``w[ci, co, t_h, t_w]`` a stride-2 / padding-1 deconv is
 ``y[2m + r] = sum_t x[i] w[t]`` over ``2i - 1 + t = 2m + r`` (per axis), so
@@ -19,21 +19,35 @@ input with a 2-tap sub-kernel of the (flipped) weight::
     k = 3:  the same with w[3] := 0   (k3/op1 == k4 with a zero-padded kernel)
 
 Taking the 2-tap window ``[x[a-1], x[a]]`` (a conv with ``padding=1``, which
-has ``H + 1`` outputs) phase ``r`` sits at ``a = m + r``. Hence the
-``"fused"`` formulation: a single ``Conv2d(Cin, 4*Cout, 2, padding=1)``
-with a phase-major (``rh, rw, co``) combined kernel, followed by one
-interleaving copy ``y[.., 2m+rh, 2j+rw] = z[.., (rh, rw, co), m+rh, j+rw]``.
-For ``k=4`` this performs exactly the deconv's MACs (16 per input pixel and
-channel pair, on an ``(H+1) x (W+1)`` grid); for ``k=3`` it spends 16 MACs
-where 9 would do. The ``"split"`` formulation therefore runs the four phases
-as four separate convolutions with exact sub-kernels (``1x1, 1x2, 2x1, 2x2``
-for ``k=3``) into the same interleaving copy. ``"native"`` calls
-``F.conv_transpose2d`` (used as the fallback and as a reference).
+has ``H + 1`` outputs) phase ``r`` sits at ``a = m + r``. Formulations
+(``impl``), all exact (only the floating-point summation order differs):
 
-All formulations are mathematically exact (only the floating-point summation
-order differs from ``nn.ConvTranspose2d``). Which one is fastest depends on
-the kernel size and memory format; ``impl="auto"`` uses the choice measured
-with ``tools/benchmark_deconv.py`` (see :data:`AUTO_IMPL`).
+* ``"fused"``: one ``Conv2d(Cin, 4*Cout, 2, padding=1)`` with a phase-major
+  ``(rh, rw, co)`` combined kernel (:func:`phase_kernel`), then one
+  interleaving copy ``y[.., 2m+rh, 2j+rw] = z[.., (rh, rw, co), m+rh, j+rw]``.
+  For ``k=3`` it spends 16 MACs where 9 would do.
+* ``"split"``: four convolutions with the exact per-phase sub-kernels
+  (``1x1, 1x2, 2x1, 2x2`` for ``k=3``; four ``2x2`` for ``k=4``) written into
+  the four strided phases of the output.
+* ``"native"``: ``F.conv_transpose2d`` itself (oneDNN deconvolution for
+  channels-last tensors, which is already about as fast as a stride-2 conv).
+
+Training: ``fused``/``split`` run in a custom autograd function whose backward
+is the deconvolution's own adjoint (``aten.convolution_backward`` of the
+transposed conv: the input gradient is the stride-2 ``Conv2d`` of the output
+gradient), so gradients equal ``nn.ConvTranspose2d``'s, the backward is as
+fast as its, and only ``x`` and ``weight`` are saved. The kernel rearrangement
+is done once per forward (no autograd needed), or cached when no weight
+gradient is needed (``no_grad``/eval, frozen or deployed weights).
+
+``impl="auto"`` uses :data:`AUTO_IMPL`, chosen from ``tools/benchmark_deconv.py``
+measurements on a (busy) 2-core CPU with 2 threads: ``fused`` for NCHW inputs
+(e.g. batch 16, 64ch 56->112: 0.6-0.75x the time of ``nn.ConvTranspose2d``,
+which there takes 2.6-2.9x a stride-2 conv; ``split`` runs four small convs
+that parallelise badly and was slower), ``native`` for channels-last inputs
+(oneDNN's deconvolution is already within ~1.1-1.5x of the stride-2 conv and
+both phase forms were slower). With a single thread ``split`` sometimes won
+for NCHW; re-measure and edit :data:`AUTO_IMPL` for other machines.
 
 The module stores ``weight`` in exactly the ``nn.ConvTranspose2d`` layout
 ``[Cin, Cout, k, k]`` (and optional ``bias`` ``[Cout]``), is initialised like
@@ -53,8 +67,8 @@ from torch import Tensor
 
 __all__ = [
     'PhaseDeconv2d', 'DeployedPhaseDeconv2d', 'phase_deconv2d',
-    'phase_kernel', 'convert_deconvs', 'revert_deconvs', 'SUPPORTED_CONFIGS',
-    'AUTO_IMPL'
+    'phase_kernel', 'split_kernels', 'convert_deconvs', 'revert_deconvs',
+    'is_supported_deconv', 'SUPPORTED_CONFIGS', 'AUTO_IMPL'
 ]
 
 # (kernel_size, stride, padding, output_padding) combinations supported.
@@ -66,13 +80,14 @@ _SUPPORTED_MSG = ('supported: kernel_size=3, stride=2, padding=1, '
 
 _IMPLS = ('auto', 'fused', 'split', 'native')
 
-# impl chosen by ``impl="auto"``, keyed by (kernel_size, channels_last).
-# Filled in from tools/benchmark_deconv.py measurements on the target CPU.
+# impl chosen by ``impl="auto"`` on CPU, keyed by (kernel_size, channels_last)
+# of the input; from tools/benchmark_deconv.py measurements (2-core CPU).
+# On other devices "auto" means "native" (cuDNN deconvolutions are fast).
 AUTO_IMPL = {
     (3, False): 'fused',
-    (3, True): 'fused',
+    (3, True): 'native',
     (4, False): 'fused',
-    (4, True): 'fused',
+    (4, True): 'native',
 }
 
 
@@ -126,8 +141,36 @@ def is_supported_deconv(m: nn.Module) -> bool:
 
 
 # ----------------------------------------------------------------------------
-# kernel rearrangement (plain differentiable torch ops)
+# kernel rearrangement
 # ----------------------------------------------------------------------------
+_ROWS_CACHE = {}
+
+
+def _phase_rows(cout: int, k: int, device) -> Tensor:
+    """Row indices for :func:`phase_kernel` (cached per shape/device).
+
+    Rows of the ``[Cout * k * k (+1 zero row), Cin]`` transposed weight, in
+    ``(rh, rw, co, jh, jw)`` order: tap ``t = 3 - r - 2j`` per axis (taps 3 of
+    a k3 kernel map to the extra zero row).
+    """
+    key = (cout, k, str(device))
+    rows = _ROWS_CACHE.get(key)
+    if rows is None:
+        r = torch.arange(2).view(2, 1, 1, 1, 1)
+        rw = torch.arange(2).view(1, 2, 1, 1, 1)
+        co = torch.arange(cout).view(1, 1, cout, 1, 1)
+        jh = torch.arange(2).view(1, 1, 1, 2, 1)
+        jw = torch.arange(2).view(1, 1, 1, 1, 2)
+        th, tw = 3 - r - 2 * jh, 3 - rw - 2 * jw
+        rows = co * (k * k) + th * k + tw
+        rows = torch.where((th < k) & (tw < k), rows, cout * k * k)
+        rows = rows.reshape(-1).to(device)
+        if len(_ROWS_CACHE) > 64:
+            _ROWS_CACHE.clear()
+        _ROWS_CACHE[key] = rows
+    return rows
+
+
 def phase_kernel(weight: Tensor) -> Tensor:
     """Combined phase kernel of a stride-2/padding-1 deconv weight.
 
@@ -136,46 +179,69 @@ def phase_kernel(weight: Tensor) -> Tensor:
             {3, 4}.
 
     Returns:
-        ``[4 * Cout, Cin, 2, 2]`` Conv2d weight whose output channel
-        ``(rh * 2 + rw) * Cout + co`` is output phase ``(rh, rw)`` of output
-        channel ``co`` (to be used with ``padding=1``).
+        ``[4 * Cout, Cin, 2, 2]`` Conv2d weight (to be used with
+        ``padding=1``) whose output channel ``(rh * 2 + rw) * Cout + co`` is
+        output phase ``(rh, rw)`` of output channel ``co``:
+        ``K[(rh, rw, co), ci, jh, jw] = w[ci, co, 3 - rh - 2 jh, 3 - rw - 2 jw]``
+        (zero where the tap is 3 and ``k == 3``). It is returned in
+        channels-last memory layout: built by one transpose and one row gather
+        (contiguous ``Cin``-long rows), several times faster than a
+        flip/permute copy with 2-element inner loops. Differentiable.
     """
     cin, cout, k = weight.shape[0], weight.shape[1], weight.shape[2]
-    if k == 3:
-        weight = F.pad(weight, (0, 1, 0, 1))  # w[3] := 0
-    # Tap t = 2u + v; phase r uses t = 3 - r - 2j for window tap j in {0, 1},
-    # i.e. v = 1 - r and u = 1 - j -> flip both the u and v axes.
-    w = weight.reshape(cin, cout, 2, 2, 2, 2).flip(2, 3, 4, 5)
-    # [cin, cout, jh, rh, jw, rw] -> [rh, rw, cout, cin, jh, jw]
-    return w.permute(3, 5, 1, 0, 2, 4).reshape(4 * cout, cin, 2, 2)
+    t = k * k
+    wt = weight.reshape(cin, cout * t).t()  # [(co, th, tw), ci] view
+    if k == 3:  # append the zero row referenced by the missing taps
+        src = weight.new_empty((cout * t + 1, cin))
+        src[-1].zero_()
+        src[:-1].copy_(wt)
+    else:
+        src = wt.contiguous()
+    g = src.index_select(0, _phase_rows(cout, k, weight.device))
+    return g.view(4 * cout, 2, 2, cin).permute(0, 3, 1, 2)
 
 
-# Per-axis taps (indices into the k-tap deconv kernel) and conv padding for
-# the exact ("split") sub-kernels. Phase r's result is taken from conv-output
-# index m + off (off = start below).
-#   k3: r=0 -> [w1] on x[m]           (1 tap, pad 0, start 0)
-#       r=1 -> [w2, w0] on x[a-1],x[a] (2 taps, pad 1, start 1)
-#   k4: r=0 -> [w3, w1] on x[a-1],x[a] (pad 1, start 0)
-#       r=1 -> [w2, w0]                (pad 1, start 1)
-_SPLIT_TAPS = {3: ((1, ), (2, 0)), 4: ((3, 1), (2, 0))}
+# Exact ("split") per-phase kernels are sub-blocks of the fused kernel: the
+# block of phase (rh, rw) with window taps j; for k3 the r=0 phases drop the
+# (zero) tap j=0 and use a 1-tap window on x[m] (conv padding 0) instead.
+# Conv padding per axis for phase r (the result is read from index m + r):
+#   k3: r=0 -> [w1] on x[m] (pad 0);  r=1 -> [w2, w0] on x[a-1], x[a] (pad 1)
+#   k4: r=0 -> [w3, w1] (pad 1);      r=1 -> [w2, w0] (pad 1)
 _SPLIT_PAD = {3: (0, 1), 4: (1, 1)}
 
 
-def split_kernels(weight: Tensor):
-    """The four exact per-phase Conv2d kernels ``[Cout, Cin, kh, kw]``."""
-    k = weight.shape[2]
-    wt = weight.transpose(0, 1)
-    taps = _SPLIT_TAPS[k]
+def split_kernels(weight: Tensor, memory_format=torch.contiguous_format):
+    """The four exact per-phase Conv2d kernels ``[Cout, Cin, kh, kw]`` in
+    phase order ``(0, 0), (0, 1), (1, 0), (1, 1)`` (for k3: 1x1, 1x2, 2x1,
+    2x2, i.e. 9 MACs per input pixel instead of the fused kernel's 16)."""
+    k, cout = weight.shape[2], weight.shape[1]
+    kern = phase_kernel(weight)
     out = []
-    for rh in (0, 1):
-        wr = wt[:, :, list(taps[rh])]
-        for rw in (0, 1):
-            out.append(wr[:, :, :, list(taps[rw])].contiguous())
+    for i in range(4):
+        rh, rw = divmod(i, 2)
+        b = kern[i * cout:(i + 1) * cout]
+        if k == 3:
+            b = b[:, :, 1 - rh:, 1 - rw:]
+        out.append(b.contiguous(memory_format=memory_format))
     return out
 
 
+def _build_kernel(weight: Tensor, bias: Optional[Tensor], impl: str,
+                  memory_format=torch.contiguous_format):
+    """(kernel, kernel_bias) for ``impl`` ('fused' or 'split').
+
+    The kernel layout follows the input's memory format: mkldnn picks a
+    channels-last convolution (and output) as soon as the *weight* is
+    channels-last, which would make the interleaving copy a slow transpose.
+    """
+    if impl == 'fused':
+        kern = phase_kernel(weight).contiguous(memory_format=memory_format)
+        return kern, (None if bias is None else bias.repeat(4))
+    return split_kernels(weight, memory_format), bias
+
+
 # ----------------------------------------------------------------------------
-# interleaving (custom autograd: one copy forward, one copy backward)
+# forward computation (no autograd) and interleaving
 # ----------------------------------------------------------------------------
 def _out_format(t: Tensor):
     if t.dim() == 4 and t.is_contiguous(
@@ -184,119 +250,91 @@ def _out_format(t: Tensor):
     return torch.contiguous_format
 
 
-def _interleave_views(z: Tensor, cout: int, h: int, w: int):
-    """Yield (rh, rw, source view of z, output slice spec) for the 4 phases."""
-    for rh in (0, 1):
-        hr = (h - rh + 1) // 2
-        for rw in (0, 1):
-            wr = (w - rw + 1) // 2
-            c0 = (rh * 2 + rw) * cout
-            yield rh, rw, z[:, c0:c0 + cout, rh:rh + hr, rw:rw + wr]
-
-
-class _PhaseInterleave(torch.autograd.Function):
-    """``y[n, c, 2m+rh, 2j+rw] = z[n, (2rh+rw)*C + c, m+rh, j+rw]``.
-
-    ``z`` is ``[N, 4C, H', W']`` with ``H' >= ceil(h/2) + 1`` (or exactly the
-    needed size); ``y`` is ``[N, C, h, w]``.
-    """
-
-    @staticmethod
-    def forward(ctx, z: Tensor, h: int, w: int):
-        n, c4, hz, wz = z.shape
-        cout = c4 // 4
-        ctx.z_shape = z.shape
-        ctx.z_format = _out_format(z)
-        ctx.cout, ctx.h, ctx.w = cout, h, w
-        y = torch.empty((n, cout, h, w), dtype=z.dtype, device=z.device,
-                        memory_format=_out_format(z))
-        _interleave_copy(z, y, cout, h, w, forward=True)
-        return y
-
-    @staticmethod
-    def backward(ctx, gy: Tensor):
-        n, c4, hz, wz = ctx.z_shape
-        cout, h, w = ctx.cout, ctx.h, ctx.w
-        gz = torch.empty(ctx.z_shape, dtype=gy.dtype, device=gy.device,
-                         memory_format=ctx.z_format)
-        if (hz, wz) == (h // 2 + 1, w // 2 + 1) and h % 2 == 0 and w % 2 == 0:
-            # the copy covers all of gz except one border row/col per phase
-            g = gz.view(n, 2, 2, cout, hz, wz)
-            g[:, 0, :, :, -1, :].zero_()
-            g[:, 1, :, :, 0, :].zero_()
-            g[:, :, 0, :, :, -1].zero_()
-            g[:, :, 1, :, :, 0].zero_()
-        else:
-            gz.zero_()
-        _interleave_copy(gz, gy, cout, h, w, forward=False)
-        return gz, None, None
-
-
-def _interleave_copy(z: Tensor, y: Tensor, cout: int, h: int, w: int,
-                     forward: bool):
+def _interleave(z: Tensor, y: Tensor, cout: int, h: int, w: int):
+    """``y[n, c, 2m+rh, 2j+rw] = z[n, (2rh+rw)*C + c, m+rh, j+rw]``."""
     n = y.shape[0]
     if h % 2 == 0 and w % 2 == 0:
-        # single strided copy: view z as [N, C, H, 2(rh), W, 2(rw)]
+        # one strided copy: z seen as [N, C, h/2, 2(rh), w/2, 2(rw)]
         hh, ww = h // 2, w // 2
         sn, sc, sh, sw = z.stride()
         src = z.as_strided((n, cout, hh, 2, ww, 2),
                            (sn, sc, sh, 2 * cout * sc + sh, sw, cout * sc + sw),
                            z.storage_offset())
-        dst = (y.view if forward else y.reshape)(n, cout, hh, 2, ww, 2)
-        if forward:
-            dst.copy_(src)
-        else:
-            src.copy_(dst)
+        y.view(n, cout, hh, 2, ww, 2).copy_(src)
         return
-    for rh, rw, zv in _interleave_views(z, cout, h, w):
-        yv = y[:, :, rh::2, rw::2]
-        if forward:
-            yv.copy_(zv)
-        else:
-            zv.copy_(yv)
+    for rh in (0, 1):
+        hr = (h - rh + 1) // 2
+        for rw in (0, 1):
+            wr = (w - rw + 1) // 2
+            c0 = (rh * 2 + rw) * cout
+            y[:, :, rh::2, rw::2].copy_(z[:, c0:c0 + cout, rh:rh + hr,
+                                          rw:rw + wr])
 
 
-class _SplitInterleave(torch.autograd.Function):
-    """Interleave four per-phase tensors ``z[rh*2+rw]`` (``[N, C, *, *]``):
-    ``y[n, c, 2m+rh, 2j+rw] = z_{rh,rw}[n, c, m+sh(rh), j+sw(rw)]``."""
+def _phase_forward(x: Tensor, kernel, kernel_bias: Optional[Tensor], k: int,
+                   h: int, w: int, impl: str) -> Tensor:
+    n = x.shape[0]
+    if impl == 'fused':
+        cout = kernel.shape[0] // 4
+        z = F.conv2d(x, kernel, kernel_bias, padding=1)
+        y = torch.empty((n, cout, h, w), dtype=z.dtype, device=z.device,
+                        memory_format=_out_format(x))
+        _interleave(z, y, cout, h, w)
+        return y
+    # split: four exact convolutions, phase (rh, rw) taken from index m + r
+    pads = _SPLIT_PAD[k]
+    cout = kernel[0].shape[0]
+    y = torch.empty((n, cout, h, w), dtype=x.dtype, device=x.device,
+                    memory_format=_out_format(x))
+    for i in range(4):
+        rh, rw = divmod(i, 2)
+        hr, wr = (h - rh + 1) // 2, (w - rw + 1) // 2
+        z = F.conv2d(x, kernel[i], kernel_bias, padding=(pads[rh], pads[rw]))
+        y[:, :, rh::2, rw::2].copy_(z[:, :, rh:rh + hr, rw:rw + wr])
+    return y
+
+
+class _PhaseDeconvFunction(torch.autograd.Function):
+    """Phase-decomposed forward; backward = the deconv's own adjoint.
+
+    The backward does not differentiate through the phase convolution: it
+    calls ``aten.convolution_backward`` of the equivalent transposed
+    convolution (grad of input = the stride-2 ``Conv2d`` of the output
+    gradient, grad of weight/bias as for ``nn.ConvTranspose2d``), which is as
+    fast as a stride-2 Conv2d backward and saves only ``x`` and ``weight``.
+    It is itself differentiable (double backward works).
+    """
 
     @staticmethod
-    def forward(ctx, starts: Tuple[int, int], h: int, w: int, *zs: Tensor):
-        ctx.starts, ctx.h, ctx.w = starts, h, w
-        ctx.shapes = [z.shape for z in zs]
-        ctx.formats = [_out_format(z) for z in zs]
-        z0 = zs[0]
-        y = torch.empty((z0.shape[0], z0.shape[1], h, w), dtype=z0.dtype,
-                        device=z0.device, memory_format=_out_format(z0))
-        for i, z in enumerate(zs):
-            rh, rw = divmod(i, 2)
-            hr, wr = (h - rh + 1) // 2, (w - rw + 1) // 2
-            oh, ow = starts[rh], starts[rw]
-            y[:, :, rh::2, rw::2].copy_(z[:, :, oh:oh + hr, ow:ow + wr])
+    def forward(ctx, x, weight, bias, kernel, kernel_bias, h, w, impl):
+        k = weight.shape[-1]
+        if kernel is None:
+            kernel, kernel_bias = _build_kernel(weight, bias, impl,
+                                                _out_format(x))
+        y = _phase_forward(x, kernel, kernel_bias, k, h, w, impl)
+        ctx.save_for_backward(x, weight)
+        ctx.has_bias = bias is not None
+        ctx.hw = (h, w)
         return y
 
     @staticmethod
-    def backward(ctx, gy: Tensor):
-        grads = []
-        h, w, starts = ctx.h, ctx.w, ctx.starts
-        for i, (shape, fmt) in enumerate(zip(ctx.shapes, ctx.formats)):
-            rh, rw = divmod(i, 2)
-            hr, wr = (h - rh + 1) // 2, (w - rw + 1) // 2
-            oh, ow = starts[rh], starts[rw]
-            if ctx.needs_input_grad[3 + i]:
-                if oh == 0 and ow == 0 and shape[2] == hr and shape[3] == wr:
-                    g = gy[:, :, rh::2, rw::2].contiguous(memory_format=fmt)
-                else:
-                    g = gy.new_zeros(shape).contiguous(memory_format=fmt)
-                    g[:, :, oh:oh + hr, ow:ow + wr].copy_(gy[:, :, rh::2, rw::2])
-                grads.append(g)
-            else:
-                grads.append(None)
-        return (None, None, None, *grads)
+    def backward(ctx, gy):
+        x, weight = ctx.saved_tensors
+        H, W = x.shape[-2], x.shape[-1]
+        h, w = ctx.hw
+        if (h, w) != (2 * H, 2 * W):  # cropped rows/cols get zero gradient
+            gy = F.pad(gy, (0, 2 * W - w, 0, 2 * H - h))
+        op = 1 if weight.shape[-1] == 3 else 0
+        mask = [ctx.needs_input_grad[0], ctx.needs_input_grad[1],
+                ctx.needs_input_grad[2] and ctx.has_bias]
+        gx, gw, gb = torch.ops.aten.convolution_backward(
+            gy, x, weight, [weight.shape[1]] if ctx.has_bias else None,
+            [2, 2], [1, 1], [1, 1], True, [op, op], 1, mask)
+        return gx, gw, gb, None, None, None, None, None
 
 
 # ----------------------------------------------------------------------------
-# functional forms
+# functional form
 # ----------------------------------------------------------------------------
 def _resolve_output_size(x: Tensor, output_size) -> Tuple[int, int]:
     H, W = x.shape[-2], x.shape[-1]
@@ -318,7 +356,18 @@ def _resolve_output_size(x: Tensor, output_size) -> Tuple[int, int]:
 
 def _check_input(x: Tensor):
     if x.dim() != 4:
-        raise ValueError(f'PhaseDeconv2d expects a 4D NCHW input, got {x.dim()}D')
+        raise ValueError(
+            f'PhaseDeconv2d expects a 4D NCHW input, got {x.dim()}D')
+
+
+def _resolve_impl(impl: str, k: int, x: Tensor) -> str:
+    if impl == 'auto':
+        if x.device.type != 'cpu':
+            return 'native'
+        return AUTO_IMPL[(k, _out_format(x) is torch.channels_last)]
+    if impl not in _IMPLS:
+        raise ValueError(f'impl must be one of {_IMPLS}, got {impl!r}')
+    return impl
 
 
 def phase_deconv2d(x: Tensor,
@@ -332,17 +381,18 @@ def phase_deconv2d(x: Tensor,
 
     Equals ``F.conv_transpose2d(x, weight, bias, stride=2, padding=1,
     output_padding=1 if k == 3 else 0)[..., :h, :w]`` with ``(h, w) =
-    output_size`` (default ``(2H, 2W)``).
+    output_size`` (default ``(2H, 2W)``), including its gradients.
 
     Args:
-        kernel / kernel_bias: a precomputed (cached) :func:`phase_kernel`
-            (``impl='fused'``) or list of :func:`split_kernels`
-            (``impl='split'``) and the matching bias, to skip the per-call
-            weight rearrangement (gradients then do not reach ``weight``).
+        kernel / kernel_bias: a precomputed (cached) :func:`phase_kernel` and
+            ``bias.repeat(4)`` (``impl='fused'``) or :func:`split_kernels`
+            and ``bias`` (``impl='split'``), to skip the per-call weight
+            rearrangement. Must match ``weight``/``bias`` (gradients are
+            computed from ``weight``).
     """
     _check_input(x)
     k = weight.shape[-1]
-    if k not in (3, 4) or weight.shape[-2] != k:
+    if weight.dim() != 4 or k not in (3, 4) or weight.shape[-2] != k:
         raise ValueError(f'weight must be [Cin, Cout, k, k] with k in (3, 4), '
                          f'got {tuple(weight.shape)}')
     h, w = _resolve_output_size(x, output_size)
@@ -353,31 +403,8 @@ def phase_deconv2d(x: Tensor,
         if (h, w) != tuple(y.shape[-2:]):
             y = y[..., :h, :w].contiguous(memory_format=_out_format(y))
         return y
-    if impl == 'fused':
-        if kernel is None:
-            kernel = phase_kernel(weight)
-            kernel_bias = None if bias is None else bias.repeat(4)
-        z = F.conv2d(x, kernel, kernel_bias, padding=1)
-        return _PhaseInterleave.apply(z, h, w)
-    # split
-    if kernel is None:
-        kernel = split_kernels(weight)
-        kernel_bias = bias
-    pads = _SPLIT_PAD[k]
-    zs = [
-        F.conv2d(x, kernel[i], kernel_bias, padding=(pads[i // 2], pads[i % 2]))
-        for i in range(4)
-    ]
-    starts = (0, 1)
-    return _SplitInterleave.apply(starts, h, w, *zs)
-
-
-def _resolve_impl(impl: str, k: int, x: Tensor) -> str:
-    if impl == 'auto':
-        return AUTO_IMPL[(k, _out_format(x) is torch.channels_last)]
-    if impl not in _IMPLS:
-        raise ValueError(f'impl must be one of {_IMPLS}, got {impl!r}')
-    return impl
+    return _PhaseDeconvFunction.apply(x, weight, bias, kernel, kernel_bias, h,
+                                      w, impl)
 
 
 # ----------------------------------------------------------------------------
@@ -478,22 +505,14 @@ class PhaseDeconv2d(nn.Module):
             key += [self.bias.data_ptr(), self.bias._version]
         return tuple(key)
 
-    def _build(self, impl):
-        with torch.no_grad():
-            if impl == 'fused':
-                kernel = phase_kernel(self.weight).contiguous()
-                kb = None if self.bias is None else self.bias.repeat(4)
-            else:
-                kernel = split_kernels(self.weight)
-                kb = None if self.bias is None else self.bias.detach().clone()
-        return kernel, kb
-
-    def _cached_kernel(self, impl):
+    def _cached_kernel(self, impl, memory_format=torch.contiguous_format):
         key = self._key()
-        c = self._cache.get(impl)
+        c = self._cache.get((impl, memory_format))
         if c is None or c[0] != key:
-            kernel, kb = self._build(impl)
-            self._cache[impl] = c = (key, kernel, kb)
+            with torch.no_grad():
+                kernel, kb = _build_kernel(self.weight, self.bias, impl,
+                                           memory_format)
+            self._cache[(impl, memory_format)] = c = (key, kernel, kb)
         return c[1], c[2]
 
     def _needs_param_grad(self) -> bool:
@@ -508,7 +527,7 @@ class PhaseDeconv2d(nn.Module):
         k = self.kernel_size[0]
         impl = _resolve_impl(self.impl, k, x)
         if impl != 'native' and (self.deploy or not self._needs_param_grad()):
-            kernel, kb = self._cached_kernel(impl)
+            kernel, kb = self._cached_kernel(impl, _out_format(x))
             return phase_deconv2d(x, self.weight, self.bias, output_size, impl,
                                   kernel=kernel, kernel_bias=kb)
         return phase_deconv2d(x, self.weight, self.bias, output_size, impl)
@@ -516,6 +535,11 @@ class PhaseDeconv2d(nn.Module):
     def _apply(self, fn, *args, **kwargs):
         self._cache = {}
         return super()._apply(fn, *args, **kwargs)
+
+    def train(self, mode: bool = True):
+        if mode and not self.deploy:  # drop kernels cached during evaluation
+            self._cache = {}
+        return super().train(mode)
 
     # -- conversion -------------------------------------------------------------
     def switch_to_deploy(self) -> 'PhaseDeconv2d':
@@ -528,10 +552,11 @@ class PhaseDeconv2d(nn.Module):
             self.bias.requires_grad_(False)
         self._cache = {}
         k = self.kernel_size[0]
-        impls = {self.impl} if self.impl != 'auto' else {
-            AUTO_IMPL[(k, cl)] for cl in (False, True)}
-        for impl in impls - {'native'}:
-            self._cached_kernel(impl)
+        for cl, fmt in ((False, torch.contiguous_format),
+                        (True, torch.channels_last)):
+            impl = AUTO_IMPL[(k, cl)] if self.impl == 'auto' else self.impl
+            if impl != 'native':
+                self._cached_kernel(impl, fmt)
         return self
 
     @classmethod
