@@ -9,6 +9,6 @@ from .version import __version__
 
 register_safe_globals()
 
-from . import datasets, evaluation, models, wsol  # noqa: E402,F401  (registers the components)
+from . import datasets, detection, evaluation, models, wsol  # noqa: E402,F401  (registers the components)
 
 __all__ = ['__version__']

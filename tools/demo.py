@@ -45,7 +45,9 @@ def prepare_data(data_root: str) -> str:
 
 def _cfg_options(imagenet_root: str, epochs=None) -> list:
     opts = [f'{s}_dataloader.dataset.data_root={imagenet_root}' for s in ('train', 'val', 'test')]
-    return opts + ([f'train_cfg.max_epochs={epochs}'] if epochs else [])
+    if epochs:  # the cosine phase follows the 1-epoch warm-up: keep it spanning the rest of the run
+        opts += [f'train_cfg.max_epochs={epochs}', f'param_scheduler.1.T_max={epochs - 1}']
+    return opts
 
 
 def train(config: str, work_dir: str, imagenet_root: str, epochs=None) -> str:
@@ -112,6 +114,8 @@ def report(work_dir: str, metrics: dict, summary: dict) -> dict:
 
 def main(argv=None) -> dict:
     args = parse_args(argv)
+    if args.epochs is not None and args.epochs < 2:
+        raise SystemExit('--epochs must be at least 2 (one warm-up epoch, then the cosine schedule)')
     import torch
     torch.set_num_threads(args.threads)
     os.makedirs(args.work_dir, exist_ok=True)

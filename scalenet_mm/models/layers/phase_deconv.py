@@ -40,14 +40,19 @@ fast as its, and only ``x`` and ``weight`` are saved. The kernel rearrangement
 is done once per forward (no autograd needed), or cached when no weight
 gradient is needed (``no_grad``/eval, frozen or deployed weights).
 
-``impl="auto"`` uses :data:`AUTO_IMPL`, chosen from ``tools/benchmark_deconv.py``
-measurements on a (busy) 2-core CPU with 2 threads: ``fused`` for NCHW inputs
-(e.g. batch 16, 64ch 56->112: 0.6-0.75x the time of ``nn.ConvTranspose2d``,
-which there takes 2.6-2.9x a stride-2 conv; ``split`` runs four small convs
-that parallelise badly and was slower), ``native`` for channels-last inputs
-(oneDNN's deconvolution is already within ~1.1-1.5x of the stride-2 conv and
-both phase forms were slower). With a single thread ``split`` sometimes won
-for NCHW; re-measure and edit :data:`AUTO_IMPL` for other machines.
+``impl="auto"`` (CPU) follows measurements of ``tools/benchmark_deconv.py`` on
+a busy 2-core CPU with 2 threads (see :data:`AUTO_FUSED_MIN_HW`):
+
+* channels-last input -> ``native``: oneDNN's deconvolution is already within
+  ~1.0-1.4x of the stride-2 conv, both phase forms were slower;
+* NCHW input with a large enough map -> ``fused`` (batch 16, 64ch 56->112:
+  ~0.8x (k3) / ~0.75x (k4) the time of ``nn.ConvTranspose2d``, which there
+  takes 2.3-2.8x a stride-2 conv; fwd+bwd ~0.8-0.9x); small maps -> ``native``
+  (the fused conv's ``(H+1)(W+1)`` grid, k3's 16/9 MACs and the per-step
+  kernel rearrangement do not pay off there). ``split`` (four small convs)
+  parallelised badly with 2 threads and was never chosen.
+
+Other devices: ``auto`` means ``native``.
 
 The module stores ``weight`` in exactly the ``nn.ConvTranspose2d`` layout
 ``[Cin, Cout, k, k]`` (and optional ``bias`` ``[Cout]``), is initialised like
@@ -68,7 +73,7 @@ from torch import Tensor
 __all__ = [
     'PhaseDeconv2d', 'DeployedPhaseDeconv2d', 'phase_deconv2d',
     'phase_kernel', 'split_kernels', 'convert_deconvs', 'revert_deconvs',
-    'is_supported_deconv', 'SUPPORTED_CONFIGS', 'AUTO_IMPL'
+    'is_supported_deconv', 'SUPPORTED_CONFIGS', 'AUTO_FUSED_MIN_HW'
 ]
 
 # (kernel_size, stride, padding, output_padding) combinations supported.
@@ -80,14 +85,16 @@ _SUPPORTED_MSG = ('supported: kernel_size=3, stride=2, padding=1, '
 
 _IMPLS = ('auto', 'fused', 'split', 'native')
 
-# impl chosen by ``impl="auto"`` on CPU, keyed by (kernel_size, channels_last)
-# of the input; from tools/benchmark_deconv.py measurements (2-core CPU).
-# On other devices "auto" means "native" (cuDNN deconvolutions are fast).
-AUTO_IMPL = {
-    (3, False): 'fused',
-    (3, True): 'native',
-    (4, False): 'fused',
-    (4, True): 'native',
+# ``impl="auto"`` on CPU: NCHW inputs use "fused" when H * W of the input is at
+# least this, keyed by (kernel_size, kernel_cached) -- kernel_cached is True
+# when no weight gradient is needed (no_grad / eval / deploy), so the kernel
+# rearrangement is not paid per call. Everything else (channels-last inputs,
+# smaller maps) uses "native". Measured with tools/benchmark_deconv.py.
+AUTO_FUSED_MIN_HW = {
+    (3, False): 32 * 32,
+    (3, True): 32 * 32,
+    (4, False): 16 * 16,
+    (4, True): 0,
 }
 
 
@@ -360,11 +367,13 @@ def _check_input(x: Tensor):
             f'PhaseDeconv2d expects a 4D NCHW input, got {x.dim()}D')
 
 
-def _resolve_impl(impl: str, k: int, x: Tensor) -> str:
+def _resolve_impl(impl: str, k: int, x: Tensor, cached: bool = False) -> str:
     if impl == 'auto':
-        if x.device.type != 'cpu':
+        if (x.device.type != 'cpu'
+                or _out_format(x) is torch.channels_last):
             return 'native'
-        return AUTO_IMPL[(k, _out_format(x) is torch.channels_last)]
+        hw = x.shape[-2] * x.shape[-1]
+        return 'fused' if hw >= AUTO_FUSED_MIN_HW[(k, cached)] else 'native'
     if impl not in _IMPLS:
         raise ValueError(f'impl must be one of {_IMPLS}, got {impl!r}')
     return impl
@@ -396,7 +405,7 @@ def phase_deconv2d(x: Tensor,
         raise ValueError(f'weight must be [Cin, Cout, k, k] with k in (3, 4), '
                          f'got {tuple(weight.shape)}')
     h, w = _resolve_output_size(x, output_size)
-    impl = _resolve_impl(impl, k, x)
+    impl = _resolve_impl(impl, k, x, cached=kernel is not None)
     if impl == 'native':
         y = F.conv_transpose2d(x, weight, bias, stride=2, padding=1,
                                output_padding=1 if k == 3 else 0)
@@ -421,7 +430,8 @@ class PhaseDeconv2d(nn.Module):
 
     Args:
         impl: ``'auto'`` (measured fastest per kernel size / memory format,
-            see :data:`AUTO_IMPL`), ``'fused'``, ``'split'`` or ``'native'``.
+            see :data:`AUTO_FUSED_MIN_HW`), ``'fused'``, ``'split'`` or
+            ``'native'``.
 
     ``forward(x, output_size=None)``: ``output_size`` (``(h, w)`` or the full
     ``(N, C, h, w)``) crops the trailing rows/cols, ``output[..., :h, :w]``;
@@ -525,8 +535,9 @@ class PhaseDeconv2d(nn.Module):
                 ) -> Tensor:
         _check_input(x)
         k = self.kernel_size[0]
-        impl = _resolve_impl(self.impl, k, x)
-        if impl != 'native' and (self.deploy or not self._needs_param_grad()):
+        cached = self.deploy or not self._needs_param_grad()
+        impl = _resolve_impl(self.impl, k, x, cached)
+        if impl != 'native' and cached:
             kernel, kb = self._cached_kernel(impl, _out_format(x))
             return phase_deconv2d(x, self.weight, self.bias, output_size, impl,
                                   kernel=kernel, kernel_bias=kb)
@@ -551,12 +562,9 @@ class PhaseDeconv2d(nn.Module):
         if self.bias is not None:
             self.bias.requires_grad_(False)
         self._cache = {}
-        k = self.kernel_size[0]
-        for cl, fmt in ((False, torch.contiguous_format),
-                        (True, torch.channels_last)):
-            impl = AUTO_IMPL[(k, cl)] if self.impl == 'auto' else self.impl
-            if impl != 'native':
-                self._cached_kernel(impl, fmt)
+        impl = 'fused' if self.impl == 'auto' else self.impl
+        if impl != 'native':  # auto: channels-last inputs use native
+            self._cached_kernel(impl, torch.contiguous_format)
         return self
 
     @classmethod

@@ -1,0 +1,27 @@
+# Faster R-CNN + FPN with the single-stage ScaleNet-103 D25 (vo69) and its high-resolution outputs,
+# COCO 1x schedule.
+#
+# Pyramid inputs (strides 4, 8, 16):
+#   'stage1.y'  64 ch, stride 4   (output of the last D block)
+#   2           1100 ch, stride 8 (head input: after the last-down unit + output BN/ReLU)
+#   'stage1.a2' 64 ch, stride 16  (the 4x down-sampled map inside the last D block)
+# FPN adds P5/P6 (strides 32/64) by max-pooling, matching the RPN anchor strides 4..64.
+_base_ = 'mmdet::faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py'
+
+custom_imports = dict(imports=['scalenet_mm'], allow_failed_imports=False)
+default_scope = 'mmdet'
+
+pretrained = 'checkpoints/scalenet_vo69_imagenet.pth'  # noqa
+model = dict(
+    backbone=dict(
+        _delete_=True,
+        type='ScaleNet',
+        arch='D25',
+        out_indices=('stage1.y', 2, 'stage1.a2'),
+        # the single stage is the whole trunk: freeze the stem only (analogue of frozen_stages=1 elsewhere)
+        frozen_stages=0,
+        norm_cfg=dict(type='BN', requires_grad=True),
+        norm_eval=True,
+        with_cp=False,
+        init_cfg=dict(type='Pretrained', checkpoint=pretrained, prefix='backbone.')),
+    neck=dict(in_channels=[64, 1100, 64], out_channels=256, num_outs=5))

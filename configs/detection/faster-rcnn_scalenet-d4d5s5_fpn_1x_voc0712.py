@@ -1,0 +1,28 @@
+# Faster R-CNN + FPN with a ScaleNet-54 D4D5S5 (authors' id vo21) backbone,
+# Pascal VOC 07+12 (mmdet's 4 epochs x 3 repeats).
+#
+# Self-contained: the only base is mmdet's own config (package-scoped ``mmdet::`` syntax) and
+# ``custom_imports`` registers ScaleNet, so this file works when copied into any project.
+# Backbone init: a classification checkpoint (mmpretrain ImageClassifier state dict, keys ``backbone.*``);
+# produce it with ``tools/convert_original_checkpoint.py`` (authors' weights) or by training a
+# classification config, see README "Detection".
+_base_ = 'mmdet::pascal_voc/faster-rcnn_r50_fpn_1x_voc0712.py'
+
+custom_imports = dict(imports=['scalenet_mm'], allow_failed_imports=False)
+default_scope = 'mmdet'
+
+pretrained = 'checkpoints/scalenet_vo21_imagenet.pth'  # noqa
+model = dict(
+    roi_head=dict(bbox_head=dict(num_classes=20)),
+    backbone=dict(
+        _delete_=True,
+        type='ScaleNet',
+        arch='D4D5S5',
+        # stage1..3 outputs + head input: 80/160/400/1746 channels at strides 4/8/16/32
+        out_indices=(1, 2, 3, 4),
+        frozen_stages=1,
+        norm_cfg=dict(type='BN', requires_grad=True),
+        norm_eval=True,
+        with_cp=False,
+        init_cfg=dict(type='Pretrained', checkpoint=pretrained, prefix='backbone.')),
+    neck=dict(in_channels=[80, 160, 400, 1746], out_channels=256, num_outs=5))
