@@ -7,7 +7,7 @@ import pickle
 
 import pytest
 import torch
-from conftest import config_path, loader_opts
+from test_configs.config_helpers import config_path, loader_opts
 
 
 def _train_resume_test(tmp_path, config, opts, num_test):

@@ -9,7 +9,7 @@ import torch
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
-from conftest import DET_CONFIG_DIR, EMBEDDED_DIR, REPO_ROOT
+from test_detection.det_helpers import DET_CONFIG_DIR, EMBEDDED_DIR, REPO_ROOT
 
 SHIPPED = sorted(DET_CONFIG_DIR.glob('*.py'))
 

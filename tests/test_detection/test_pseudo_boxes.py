@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import REPO_ROOT, SCALENET_TINY
+from test_detection.det_helpers import REPO_ROOT, SCALENET_TINY
 from scalenet_mm.detection import (CocoImageLabels, build_pseudo_coco, cam_detections, cam_to_boxes,
                                    coco_bbox_eval, image_level_labels, xyxy_to_coco)
 from scalenet_mm.detection.pseudo_boxes import box_recall
