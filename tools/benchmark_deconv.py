@@ -56,6 +56,8 @@ def parse_args():
     p.add_argument('--impls', default='auto', help='PhaseDeconv2d impls to time: auto,fused,split,native')
     p.add_argument('--formats', default='nchw,cl', help='nchw and/or cl (channels_last)')
     p.add_argument('--no-backward', action='store_true', help='skip train-forward and fwd+bwd timings')
+    p.add_argument('--stat', choices=['median', 'min'], default='median',
+                   help='statistic printed (both are written to --json); min is more robust on a busy machine')
     p.add_argument('--seed', type=int, default=0)
     p.add_argument('--json', default=None, help='write all measurements to this file')
     return p.parse_args()
@@ -104,7 +106,8 @@ def bench_group(entries, runs, warmup):
         for name, steps in entries:
             for col, fn in steps.items():
                 times[name][col].append(_timed(fn))
-    return {name: {col: statistics.median(v) * 1e3 for col, v in cols.items()} for name, cols in times.items()}
+    return ({name: {col: statistics.median(v) * 1e3 for col, v in cols.items()} for name, cols in times.items()},
+            {name: {col: min(v) * 1e3 for col, v in cols.items()} for name, cols in times.items()})
 
 
 def main():
@@ -119,7 +122,7 @@ def main():
     meta = dict(torch=torch.__version__, threads=torch.get_num_threads(), runs=args.runs, warmup=args.warmup,
                 python=platform.python_version(), machine=platform.machine(), processor=platform.processor(),
                 mkldnn=torch.backends.mkldnn.is_available())
-    print(f'# torch {meta["torch"]}, threads={meta["threads"]}, median of {args.runs} round-robin runs after '
+    print(f'# torch {meta["torch"]}, threads={meta["threads"]}, {args.stat} of {args.runs} round-robin runs after '
           f'{args.warmup} warm-up; times in ms; ratios = time / baseline time (lower is better)')
     records = []
     cols = ['infer', 'train', 'fwd+bwd']
@@ -156,15 +159,17 @@ def main():
                     for name, mod, inp, grad, infer_only in entries:
                         mod.train()
                         steps.append((name, make_steps(mod, inp, grad, infer_only, args.no_backward)))
-                    group = bench_group(steps, args.runs, args.warmup)
-                    for name, t in group.items():
+                    med, mins = bench_group(steps, args.runs, args.warmup)
+                    group = med if args.stat == 'median' else mins
+                    for name in group:
+                        t = group[name]
                         rec = dict(version=VERSIONS[k], kernel_size=k, batch=n, channels=c, in_hw=h, out_hw=2 * h,
-                                   format=fmt, module=name, **{f'{kk}_ms': v for kk, v in t.items()})
+                                   format=fmt, module=name, **{f'{kk}_ms': v for kk, v in med[name].items()},
+                                   **{f'{kk}_min_ms': v for kk, v in mins[name].items()})
                         for base in ('conv_s2', 'convT'):
                             for col, v in t.items():
-                                b = group[base].get(col)
-                                if b:
-                                    rec[f'{col}_vs_{base}'] = v / b
+                                rec[f'{col}_vs_{base}'] = med[name][col] / med[base][col]
+                                rec[f'{col}_min_vs_{base}'] = mins[name][col] / mins[base][col]
                         records.append(rec)
                         vals = ''.join(f' {t[cc]:8.2f}' if cc in t else f' {"-":>8}' for cc in cols)
                         r1 = ''.join(f' {t[cc] / group["conv_s2"][cc]:13.2f}' if cc in t else f' {"-":>13}'

@@ -40,19 +40,28 @@ fast as its, and only ``x`` and ``weight`` are saved. The kernel rearrangement
 is done once per forward (no autograd needed), or cached when no weight
 gradient is needed (``no_grad``/eval, frozen or deployed weights).
 
-``impl="auto"`` (CPU) follows measurements of ``tools/benchmark_deconv.py`` on
-a busy 2-core CPU with 2 threads (see :data:`AUTO_FUSED_MIN_HW`):
+``impl="auto"`` (CPU) follows ``tools/benchmark_deconv.py`` measurements on
+a 2-core CPU, 2 threads, batch 16 (see :data:`AUTO_POLICY`):
 
 * channels-last input -> ``native``: oneDNN's deconvolution is already within
-  ~1.0-1.4x of the stride-2 conv, both phase forms were slower;
-* NCHW input with a large enough map -> ``fused`` (batch 16, 64ch 56->112:
-  ~0.8x (k3) / ~0.75x (k4) the time of ``nn.ConvTranspose2d``, which there
-  takes 2.3-2.8x a stride-2 conv; fwd+bwd ~0.8-0.9x); small maps -> ``native``
-  (the fused conv's ``(H+1)(W+1)`` grid, k3's 16/9 MACs and the per-step
-  kernel rearrangement do not pay off there). ``split`` (four small convs)
-  parallelised badly with 2 threads and was never chosen.
+  ~1.0-1.7x of the same-MAC stride-2 conv; both phase forms were slower.
+* NCHW input -> ``split`` for k3 maps >= 32x32 (exact 9 MACs; 64ch 56->112:
+  ~0.55x the forward time of ``nn.ConvTranspose2d``, which there takes ~3x a
+  stride-2 conv) and ``fused`` for k4 maps >= 16x16 (64ch 56->112: ~0.7x;
+  128ch 28->56: ~0.8x).
+* NCHW input, smaller maps -> ``native``: for k3 at 28x28 all forms were
+  within noise of each other (``split``, with 4 convs + 4 copies, suffers most
+  from a busy machine), at 7x7 the fused conv's ``(H+1)(W+1)`` grid and the
+  per-step kernel rearrangement do not pay off -- except k4 with a cached
+  kernel (no weight grad), where ``fused`` still won (~0.8-0.95x).
 
 Other devices: ``auto`` means ``native``.
+
+Note: in ScaleNet vo21 at 224x224 every deconv input is <= 28x28, so ``auto``
+resolves to ``native`` there (a whole-backbone step with ``fused`` forced was
+no faster, with ``split`` forced ~1.3x slower); the phase forms pay off for
+larger feature maps (detection inputs). For that model, channels-last
+tensors gave the larger CPU gain (-31% inference, -11% train step).
 
 The module stores ``weight`` in exactly the ``nn.ConvTranspose2d`` layout
 ``[Cin, Cout, k, k]`` (and optional ``bias`` ``[Cout]``), is initialised like
@@ -73,7 +82,7 @@ from torch import Tensor
 __all__ = [
     'PhaseDeconv2d', 'DeployedPhaseDeconv2d', 'phase_deconv2d',
     'phase_kernel', 'split_kernels', 'convert_deconvs', 'revert_deconvs',
-    'is_supported_deconv', 'SUPPORTED_CONFIGS', 'AUTO_FUSED_MIN_HW'
+    'is_supported_deconv', 'SUPPORTED_CONFIGS', 'AUTO_POLICY'
 ]
 
 # (kernel_size, stride, padding, output_padding) combinations supported.
@@ -85,16 +94,16 @@ _SUPPORTED_MSG = ('supported: kernel_size=3, stride=2, padding=1, '
 
 _IMPLS = ('auto', 'fused', 'split', 'native')
 
-# ``impl="auto"`` on CPU: NCHW inputs use "fused" when H * W of the input is at
-# least this, keyed by (kernel_size, kernel_cached) -- kernel_cached is True
-# when no weight gradient is needed (no_grad / eval / deploy), so the kernel
-# rearrangement is not paid per call. Everything else (channels-last inputs,
-# smaller maps) uses "native". Measured with tools/benchmark_deconv.py.
-AUTO_FUSED_MIN_HW = {
-    (3, False): 32 * 32,
-    (3, True): 32 * 32,
-    (4, False): 16 * 16,
-    (4, True): 0,
+# ``impl="auto"`` on CPU for NCHW inputs: (kernel_size, kernel_cached) ->
+# (impl, minimum H * W of the input map); smaller maps and channels-last inputs
+# use "native". kernel_cached is True when no weight gradient is needed
+# (no_grad / eval / deploy), so no per-call kernel rearrangement is paid.
+# Measured with tools/benchmark_deconv.py (2-core CPU, 2 threads, batch 16).
+AUTO_POLICY = {
+    (3, False): ('split', 32 * 32),
+    (3, True): ('split', 32 * 32),
+    (4, False): ('fused', 16 * 16),
+    (4, True): ('fused', 0),
 }
 
 
@@ -372,8 +381,8 @@ def _resolve_impl(impl: str, k: int, x: Tensor, cached: bool = False) -> str:
         if (x.device.type != 'cpu'
                 or _out_format(x) is torch.channels_last):
             return 'native'
-        hw = x.shape[-2] * x.shape[-1]
-        return 'fused' if hw >= AUTO_FUSED_MIN_HW[(k, cached)] else 'native'
+        impl, min_hw = AUTO_POLICY[(k, cached)]
+        return impl if x.shape[-2] * x.shape[-1] >= min_hw else 'native'
     if impl not in _IMPLS:
         raise ValueError(f'impl must be one of {_IMPLS}, got {impl!r}')
     return impl
@@ -430,7 +439,7 @@ class PhaseDeconv2d(nn.Module):
 
     Args:
         impl: ``'auto'`` (measured fastest per kernel size / memory format,
-            see :data:`AUTO_FUSED_MIN_HW`), ``'fused'``, ``'split'`` or
+            see :data:`AUTO_POLICY`), ``'fused'``, ``'split'`` or
             ``'native'``.
 
     ``forward(x, output_size=None)``: ``output_size`` (``(h, w)`` or the full
@@ -562,7 +571,8 @@ class PhaseDeconv2d(nn.Module):
         if self.bias is not None:
             self.bias.requires_grad_(False)
         self._cache = {}
-        impl = 'fused' if self.impl == 'auto' else self.impl
+        k = self.kernel_size[0]
+        impl = AUTO_POLICY[(k, True)][0] if self.impl == 'auto' else self.impl
         if impl != 'native':  # auto: channels-last inputs use native
             self._cached_kernel(impl, torch.contiguous_format)
         return self
