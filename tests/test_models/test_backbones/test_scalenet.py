@@ -247,3 +247,23 @@ def test_ablation_switches_change_the_graph():
     assert ScaleNet('wa1', deconv_kernel=4).stage1[0].deconv3.kernel_size == (4, 4)
     for model in (pool, interp):
         assert model.eval()(x)[-1].shape == base(x)[-1].shape
+
+
+@pytest.mark.parametrize('name,size,impl,mode', [('vo21', 224, 'split', 'phase'), ('vo21', 160, 'fused', 'deploy'),
+                                                  ('ci7', 32, 'fused', 'phase'), ('ci7', 40, 'split', 'deploy')])
+def test_phase_deconv_path_matches_native_logits(name, size, impl, mode):
+    from scalenet_mm.models.layers.phase_deconv import convert_deconvs
+    torch.manual_seed(0)
+    native = ScaleNet(name)
+    native.init_weights()
+    native.eval()
+    fast = copy.deepcopy(native)
+    replaced = convert_deconvs(fast, mode=mode, impl=impl)
+    assert replaced == sum(isinstance(m, nn.ConvTranspose2d) for m in native.modules()) > 0
+    assert _count(fast, nn.ConvTranspose2d) == 0
+    x = torch.randn(2, 3, size, size)
+    with torch.no_grad():
+        expected, got = native(x)[-1], fast(x)[-1]
+    torch.testing.assert_close(got, expected, rtol=1e-4, atol=1e-5 * float(expected.abs().max()))
+    # the config switch builds the same network with the same state dict
+    assert ScaleNet(name, deconv_impl='phase').state_dict().keys() == native.state_dict().keys()
