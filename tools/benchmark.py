@@ -32,6 +32,8 @@ if REPO_ROOT not in sys.path:
 import torch  # noqa: E402
 import torch.nn as nn  # noqa: E402
 
+from scalenet_mm.utils.complexity import MacCounter  # noqa: E402
+
 TORCHVISION = ('resnet18', 'resnet34', 'resnet50', 'resnet101', 'resnet152', 'densenet121', 'densenet161',
                'densenet169', 'densenet201')
 
@@ -82,24 +84,11 @@ def count_macs(name: str, num_classes: int, shape) -> int:
 
 
 def _count_macs(model: nn.Module, shape, device: str) -> int:
-    total = [0]
-
-    def hook(module, inputs, output):
-        if isinstance(module, nn.ConvTranspose2d):
-            k = module.kernel_size[0] * module.kernel_size[1]
-            total[0] += module.in_channels * module.out_channels // module.groups * k * inputs[0][0, 0].numel()
-        elif isinstance(module, nn.Conv2d):
-            k = module.kernel_size[0] * module.kernel_size[1]
-            total[0] += module.out_channels * module.in_channels // module.groups * k * output[0, 0].numel()
-        elif isinstance(module, nn.Linear):
-            total[0] += module.in_features * module.out_features
-    handles = [m.register_forward_hook(hook) for m in model.modules()
-               if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear))]
+    counter = MacCounter(model)
     with torch.no_grad():
         model(torch.zeros(1, *shape, device=device))
-    for h in handles:
-        h.remove()
-    return total[0]
+    counter.remove()
+    return counter.total
 
 
 def _peak_rss_mb() -> float:

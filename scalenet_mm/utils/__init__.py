@@ -1,0 +1,3 @@
+from .complexity import MacCounter
+
+__all__ = ['MacCounter']
