@@ -234,6 +234,11 @@ class ScaleNet(BaseBackbone):
         name = scalenet_name(self.arch)
         return f'{name} ({self.preset})' if self.preset else name
 
+    @staticmethod
+    def _level_of(idx: Union[int, str]) -> int:
+        """The level an output index belongs to (``'stage2.a3'`` -> 2)."""
+        return idx if isinstance(idx, int) else int(idx.split('.')[0][len('stage'):])
+
     def _run(self, module: nn.Module, *args):
         if self.with_cp and self.training and args[0].requires_grad:
             return cp.checkpoint(module, *args, use_reentrant=False,
@@ -242,9 +247,7 @@ class ScaleNet(BaseBackbone):
 
     def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
         self._check_input(x)
-        wanted = set(self.out_indices)
-        last_needed = max(int(str(k).split('.')[0].replace('stage', '')) if isinstance(k, str) else k
-                          for k in wanted)
+        last_needed = max(self._level_of(idx) for idx in self.out_indices)  # stop early when possible
         feats = {}
         x1, x2, x3 = self.stem(x)
         feats[0] = x1
