@@ -4,7 +4,8 @@
 The paper's protocol (Fig. 4c): a fixed random input, warm-up passes, then N timed forward passes; we report the
 median latency, throughput, peak memory, the achieved GFLOP/s (2 x MACs / latency) and that figure as a
 fraction of this machine's fp32 GEMM peak measured in the same run. Every model runs in a fresh subprocess, so
-its peak memory is its own (CPU: peak RSS; CUDA: ``max_memory_allocated``). Ratios are against ResNet-50.
+its peak memory is its own (CPU: peak activation memory of one pass, see :class:`HeapPeak`; CUDA:
+``max_memory_allocated``, weights included). Ratios are against ResNet-50.
 
     python tools/benchmark.py --models vo21 vo69 resnet50 resnet101 densenet121 densenet161 \
         --batch-sizes 1 16 --threads 2 --json work_dirs/bench/imagenet.json --chart work_dirs/bench/imagenet.png
@@ -14,6 +15,13 @@ its peak memory is its own (CPU: peak RSS; CUDA: ``max_memory_allocated``). Rati
 
 ``--deconv-impl``: ``native`` (nn.ConvTranspose2d), ``phase`` (the exact sub-pixel formulation, trainable) or
 ``deploy`` (phase with kernels precomputed for inference). Our presets take any name of the preset table.
+
+A ``:deploy`` suffix (``vo21:deploy``, ``resnet50:deploy``) measures the model after the CPU inference conversion
+(:func:`scalenet_mm.deploy.deploy_for_cpu`: BN folding, BN+ReLU fusion, autotuned oneDNN weight packing). For
+torchvision models the same generic steps apply: conv-BN folding (``torch.fx`` ``fuse``) and the packing, so
+``resnet50:deploy`` is the fair counterpart of ``vo21:deploy``. Ratios stay against the plain ``--baseline``.
+
+    python tools/benchmark.py --models vo21:deploy vo69:deploy resnet50:deploy resnet50 --channels-last
 """
 import argparse
 import json
@@ -96,11 +104,81 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+class HeapPeak:
+    """Peak CPU activation memory of one pass: glibc's in-use heap bytes, sampled at every module's entry and
+    exit, minus the bytes in use before the pass (weights and the input are already allocated then).
+
+    Peak RSS cannot be used for this: freed memory stays resident in the allocator, so a model whose
+    activations fit in memory freed earlier (e.g. while building it) shows no growth at all.
+    """
+
+    def __init__(self) -> None:
+        import ctypes
+        import ctypes.util
+
+        class MallInfo2(ctypes.Structure):
+            _fields_ = [(f, ctypes.c_size_t) for f in ('arena', 'ordblks', 'smblks', 'hblks', 'hblkhd', 'usmblks',
+                                                      'fsmblks', 'uordblks', 'fordblks', 'keepcost')]
+
+        libc = ctypes.CDLL(ctypes.util.find_library('c'))
+        self._mallinfo = getattr(libc, 'mallinfo2', None)  # glibc >= 2.33
+        if self._mallinfo is not None:
+            self._mallinfo.restype = MallInfo2
+        self.peak = 0
+
+    @property
+    def available(self) -> bool:
+        return self._mallinfo is not None
+
+    def in_use(self) -> int:
+        info = self._mallinfo()
+        return info.uordblks + info.hblkhd  # small chunks + mmapped chunks
+
+    def _sample(self, *args) -> None:
+        self.peak = max(self.peak, self.in_use())
+
+    def measure_mb(self, model: nn.Module, step) -> float:
+        handles = [h for m in model.modules()
+                   for h in (m.register_forward_pre_hook(self._sample), m.register_forward_hook(self._sample))]
+        try:
+            base = self.in_use()
+            self.peak = base
+            step()
+            self._sample()
+        finally:
+            for h in handles:
+                h.remove()
+        return (self.peak - base) / 2**20
+
+
 def _worker(spec: dict, queue) -> None:
     try:
         queue.put(_measure(spec))
     except Exception as error:  # report, don't hang the parent
         queue.put(dict(spec, error=f'{type(error).__name__}: {error}'))
+
+
+def split_name(name: str):
+    """``'vo21:deploy'`` -> ``('vo21', True)``."""
+    base, _, suffix = name.partition(':')
+    if suffix not in ('', 'deploy'):
+        raise ValueError(f"unknown model suffix {suffix!r} in {name!r}; the only suffix is ':deploy'")
+    return base, suffix == 'deploy'
+
+
+def deploy_model(model: nn.Module, name: str, x: torch.Tensor) -> nn.Module:
+    """The CPU inference conversion of ``model`` (see the module docstring)."""
+    from scalenet_mm.deploy import deploy_for_cpu
+    model.eval()
+    norms = sum(isinstance(m, nn.BatchNorm2d) for m in model.modules())
+    if name in TORCHVISION:
+        from torch.fx.experimental.optimization import fuse
+        model = fuse(model)  # conv -> BN folding of a traceable model
+    report = deploy_for_cpu(model, x)
+    left = sum(isinstance(m, nn.BatchNorm2d) for m in model.modules())
+    print(f"  {name}:deploy: {norms - left} of {norms} BNs folded or fused, {report['packed']} convs packed, "
+          f"{report['kept_plain']} kept plain (measured faster)", flush=True)
+    return model
 
 
 def _measure(spec: dict) -> dict:
@@ -109,7 +187,8 @@ def _measure(spec: dict) -> dict:
     device = torch.device(spec['device'])
     shape = (3, spec['size'], spec['size'])
     macs = spec['macs']
-    model = build_model(spec['model'], spec['num_classes'], spec['deconv_impl'])
+    name, deploy = split_name(spec['model'])
+    model = build_model(name, spec['num_classes'], spec['deconv_impl'])
     params = sum(p.numel() for p in model.parameters())
     model = model.to(device)
     x = torch.randn(spec['batch'], *shape, device=device)
@@ -118,6 +197,10 @@ def _measure(spec: dict) -> dict:
     x = x.contiguous(memory_format=memory_format)
     train = spec['mode'] == 'train'
     model.train(train)
+    if deploy:
+        if train or device.type != 'cpu':
+            raise ValueError(':deploy is the CPU inference conversion; use it with --mode infer --device cpu')
+        model = deploy_model(model, name, x)
     if spec['compile']:
         model = torch.compile(model)
     if train:
@@ -155,8 +238,12 @@ def _measure(spec: dict) -> dict:
     if device.type == 'cuda':
         result['peak_memory_mb'] = torch.cuda.max_memory_allocated() / 2**20
     else:
-        result['peak_memory_mb'] = _peak_rss_mb()
-        result['peak_memory_over_model_mb'] = _peak_rss_mb() - baseline_rss
+        result['peak_rss_mb'] = _peak_rss_mb()
+        heap = HeapPeak()
+        if heap.available:
+            result['peak_memory_mb'] = heap.measure_mb(model, step)
+        else:  # not glibc: fall back to the growth of peak RSS (see HeapPeak for its limits)
+            result['peak_memory_mb'] = _peak_rss_mb() - baseline_rss
     return result
 
 
@@ -191,7 +278,7 @@ def run_isolated(target, spec: dict):
 
 def format_table(results: List[dict], peak: float, baseline: str) -> str:
     rows = [f'| model | batch | params (M) | GMACs/img | latency (ms) | x {baseline} | img/s | GFLOP/s | % GEMM peak '
-            f'| peak mem (MB) | x {baseline} mem |', '|---|---|---|---|---|---|---|---|---|---|---|']
+            f'| peak act. mem (MB) | x {baseline} mem |', '|---|---|---|---|---|---|---|---|---|---|---|']
     base = {(r['batch'], r['mode']): r for r in results if r['model'] == baseline and 'error' not in r}
     for r in results:
         if 'error' in r:
@@ -199,8 +286,8 @@ def format_table(results: List[dict], peak: float, baseline: str) -> str:
             continue
         b = base.get((r['batch'], r['mode']))
         ratio = f"{r['latency_ms'] / b['latency_ms']:.2f}" if b else '-'
-        mem = r.get('peak_memory_over_model_mb', r['peak_memory_mb'])
-        bmem = b.get('peak_memory_over_model_mb', b['peak_memory_mb']) if b else None
+        mem = r['peak_memory_mb']
+        bmem = b['peak_memory_mb'] if b else None
         mem_ratio = f'{mem / bmem:.2f}' if bmem else '-'
         rows.append(f"| {r['model']} | {r['batch']} | {r['params'] / 1e6:.2f} | {r['macs'] / 1e9:.3f} | "
                     f"{r['latency_ms']:.1f} | {ratio} | {r['throughput']:.1f} | {r['gflops']:.1f} | "
@@ -219,7 +306,7 @@ def plot(results: List[dict], path: str) -> None:
         rows = {r['model']: r for r in results if r['batch'] == batch and 'error' not in r}
         names = [m for m in models if m in rows]
         ax.bar(names, [rows[m]['latency_ms'] for m in names],
-               color=['tab:orange' if m in TORCHVISION or m.startswith('resnet') else 'tab:blue' for m in names])
+               color=['tab:orange' if m.startswith(('resnet', 'densenet')) else 'tab:blue' for m in names])
         ax.set_title(f'batch {batch}: median latency')
         ax.set_ylabel('ms')
         ax.tick_params(axis='x', rotation=45)
@@ -251,6 +338,11 @@ def parse_args(argv=None):
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    for name in args.models:
+        try:
+            split_name(name)
+        except ValueError as error:
+            raise SystemExit(f'benchmark.py: {error}')
     size = args.size or (32 if args.cifar else 224)
     baseline = args.baseline or ('resnet_cifar18' if args.cifar else 'resnet50')
     if baseline not in args.models:
@@ -263,7 +355,7 @@ def main(argv=None) -> int:
     results = []
     for batch in args.batch_sizes:
         for model in args.models:
-            macs = count_macs(model, common['num_classes'], (3, size, size))  # here: the worker's memory stays its own
+            macs = count_macs(split_name(model)[0], common['num_classes'], (3, size, size))  # here: the worker's memory stays its own
             result = run_isolated(_worker, dict(common, model=model, batch=batch, macs=macs))
             results.append(result)
             shown = result.get('error') or f"{result['latency_ms']:.1f} ms"
