@@ -56,7 +56,8 @@ def build_model(name: str, num_classes: int, deconv_impl: str) -> nn.Module:
         depth = int(name[len('resnet_cifar'):] or 50)
         backbone = ResNet_CIFAR(depth=depth)
         channels = 64 * 2**3 * (4 if depth >= 50 else 1)
-        return nn.Sequential(LastFeature(backbone), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(channels, num_classes))
+        return nn.Sequential(LastFeature(backbone), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+                             nn.Linear(channels, num_classes))
     import scalenet_mm  # noqa: F401
     from scalenet_mm.models import ScaleNet
     backbone = ScaleNet(name, deconv_impl='native' if deconv_impl == 'native' else 'phase')
@@ -355,7 +356,8 @@ def main(argv=None) -> int:
     results = []
     for batch in args.batch_sizes:
         for model in args.models:
-            macs = count_macs(split_name(model)[0], common['num_classes'], (3, size, size))  # here: the worker's memory stays its own
+            # counted here, so that the worker's memory stays its own
+            macs = count_macs(split_name(model)[0], common['num_classes'], (3, size, size))
             result = run_isolated(_worker, dict(common, model=model, batch=batch, macs=macs))
             results.append(result)
             shown = result.get('error') or f"{result['latency_ms']:.1f} ms"

@@ -73,7 +73,8 @@ def _deploy_scalenet_norms(backbone: nn.Module, report: Dict[str, int]) -> None:
 
 def _packable(m: nn.Module) -> bool:
     from scalenet_mm.models.layers.phase_deconv import PhaseDeconv2d
-    return type(m) in (nn.Conv2d, nn.ConvTranspose2d) or isinstance(m, PhaseDeconv2d)
+    plain = type(m) in (nn.Conv2d, nn.ConvTranspose2d) or isinstance(m, PhaseDeconv2d)
+    return plain and m.padding_mode == 'zeros' and not isinstance(m.padding, str)
 
 
 def _pack(m: nn.Module) -> nn.Module:

@@ -119,7 +119,8 @@ class OneDNNConvTranspose2d(_PackedBase):
     transposed = True
 
     def __init__(self, deconv: nn.Module, fuse_relu: bool = False) -> None:
-        if not hasattr(deconv, 'output_padding') or deconv.weight.shape[0] != deconv.in_channels:
+        from scalenet_mm.models.layers.phase_deconv import PhaseDeconv2d
+        if not isinstance(deconv, (nn.ConvTranspose2d, PhaseDeconv2d)):
             raise TypeError(f'OneDNNConvTranspose2d wraps a transposed convolution, got {type(deconv).__name__}')
         super().__init__(deconv, fuse_relu)
 

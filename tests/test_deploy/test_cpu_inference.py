@@ -106,3 +106,16 @@ def test_mmpretrain_classifier_from_config():
     deploy_for_cpu(classifier, x, repeats=2)
     with torch.inference_mode():
         torch.testing.assert_close(classifier(x, mode='tensor'), expected, rtol=1e-4, atol=1e-4)
+
+
+def test_convolutions_it_cannot_pack_are_left_alone():
+    model = nn.Sequential(nn.Conv2d(3, 4, 3, padding='same'), nn.Conv2d(4, 4, 3, padding=1, padding_mode='reflect'),
+                          nn.Conv2d(4, 4, 3, padding=1)).eval()
+    x = torch.randn(1, 3, 8, 8)
+    with torch.inference_mode():
+        expected = model(x)
+    report = deploy_for_cpu(model, x, repeats=2)
+    assert type(model[0]) is nn.Conv2d and type(model[1]) is nn.Conv2d
+    assert len(report['layers']) == (1 if onednn_available() else 0)
+    with torch.inference_mode():
+        torch.testing.assert_close(model(x), expected)

@@ -95,4 +95,6 @@ def test_deploy_modules_refuse_training_and_bad_padding():
         OneDNNConv2d(nn.Conv2d(3, 3, 3, padding=1, padding_mode='reflect'))
     with pytest.raises(TypeError, match='nn.Conv2d'):
         OneDNNConv2d(nn.ConvTranspose2d(3, 3, 3))
+    with pytest.raises(TypeError, match='transposed convolution'):
+        OneDNNConvTranspose2d(nn.Conv2d(3, 3, 3))
     assert set(packed.state_dict()) == {'weight', 'bias'}
