@@ -11,6 +11,7 @@ from typing import Tuple
 import torch
 import torch.nn as nn
 from torch.nn.modules.batchnorm import _BatchNorm
+from torch.nn.utils.fusion import fuse_conv_bn_eval
 
 __all__ = ['bn_scale_shift', 'fold_bn_into_conv', 'AffineReLU']
 
@@ -31,21 +32,15 @@ def bn_scale_shift(bn: nn.Module) -> Tuple[torch.Tensor, torch.Tensor]:
 
 
 def fold_bn_into_conv(conv: nn.Conv2d, bn: nn.Module) -> nn.Conv2d:
-    """A new ``nn.Conv2d`` equal to ``bn(conv(x))`` in eval mode (the input modules are not modified)."""
+    """A new, frozen ``nn.Conv2d`` equal to ``bn(conv(x))`` in eval mode (their weights are not modified)."""
     if type(conv) is not nn.Conv2d:
         raise TypeError(f'expected an nn.Conv2d, got {type(conv).__name__}')
-    scale, shift = bn_scale_shift(bn)
-    if scale.numel() != conv.out_channels:
-        raise ValueError(f'BN has {scale.numel()} channels but the conv has {conv.out_channels} outputs')
-    fused = nn.Conv2d(conv.in_channels, conv.out_channels, conv.kernel_size, conv.stride, conv.padding,
-                      conv.dilation, conv.groups, bias=True, padding_mode=conv.padding_mode,
-                      device=conv.weight.device, dtype=conv.weight.dtype)
-    with torch.no_grad():
-        fused.weight.copy_(conv.weight * scale.view(-1, 1, 1, 1))
-        bias = shift if conv.bias is None else conv.bias * scale + shift
-        fused.bias.copy_(bias)
+    channels = bn_scale_shift(bn)[0].numel()  # also rejects norms without running statistics
+    if channels != conv.out_channels:
+        raise ValueError(f'BN has {channels} channels but the conv has {conv.out_channels} outputs')
+    fused = fuse_conv_bn_eval(conv.eval(), bn.eval())
     fused.requires_grad_(False)
-    return fused.eval()
+    return fused
 
 
 class AffineReLU(nn.Module):
