@@ -20,11 +20,11 @@ field                     meaning
                           top-1 class is right its CAM *is* the GT-class CAM, and when it is
                           wrong Top-1 Loc is a miss whatever the box, so Top-1 Loc only needs
                           ``pred_cam`` plus the labels below.
-``ori_shape`` (required)  metainfo ``(H, W)`` of the original image: the evaluation size.
-                          ``pred_cam`` is resized to it (bilinear by default) and ``gt_bboxes``
-                          / ``gt_mask`` must be in this pixel frame. (With ``eval_size`` set,
-                          boxes / masks are rescaled from ``ori_shape`` to ``eval_size`` and
-                          the CAM is resized to ``eval_size`` instead.)
+``ori_shape`` (required)  metainfo ``(H, W)`` of the original image, the frame of ``gt_bboxes``
+                          / ``gt_mask``. They are resized from it to the evaluation size
+                          (``reference``: 224 x 224; boxes with the reference's truncation,
+                          masks with nearest neighbour) and ``pred_cam`` is resized to the
+                          evaluation size (``reference``: bicubic, then normalised).
 ``gt_bboxes``             ``(N, 4)`` ``[x0, y0, x1, y1]`` in ``ori_shape`` pixels, 0-based and
                           **inclusive** (width ``x1 - x0 + 1``), as the scalenet_mm CUB /
                           ImageNet-boxes data sets produce. ``gt_bbox_format='exclusive'`` accepts
@@ -46,20 +46,27 @@ and no mask raise ``ValueError`` unless ``empty_gt='skip'`` (then they are count
 Reported keys (prefixed ``wsol/`` by default; accuracies in percent)
 --------------------------------------------------------------------
 
-``MaxBoxAcc`` (IoU 0.5), ``MaxBoxAccV2`` (mean over ``iou_thresholds``, best ``tau`` per IoU),
-``MaxBoxAcc@IoU{d}`` / ``best_tau@IoU{d}`` per IoU threshold, ``best_tau`` (operating point at
-IoU 0.5), ``GT-known_Loc``, ``Top-1_Loc`` (at ``best_tau``), ``num_samples``; ``PxAP`` and
+``MaxBoxAcc`` (IoU 0.5, largest contour by default), ``MaxBoxAccV2`` (mean over ``iou_thresholds``,
+all contours by default, best ``tau`` per IoU), ``MaxBoxAcc@IoU{d}`` / ``best_tau@IoU{d}`` per IoU
+threshold (the components of ``MaxBoxAccV2``), ``best_tau`` (the operating point of ``MaxBoxAcc``),
+``GT-known_Loc``, ``Top-1_Loc`` (at ``best_tau``), ``num_samples``; ``PxAP`` and
 ``PxAP_num_samples`` when masks are given; per size bucket ``{bucket}/MaxBoxAccV2`` (``tau``
 re-optimised within the bucket), ``{bucket}/GT-known_Loc`` and ``{bucket}/Top-1_Loc`` (at the
 global ``best_tau``, so bucket values weighted by ``{bucket}/num_samples`` average back to the
 global value when the buckets partition the data) and ``{bucket}/num_samples``; with
-``return_curves=True`` also ``curve/tau``, ``curve/BoxAcc@IoU{d}``, ``curve/Top-1_Loc``,
+``return_curves=True`` also ``curve/tau``, ``curve/BoxAcc@IoU{d}``, ``curve/BoxAccV1``, ``curve/Top-1_Loc``,
 ``curve/PxAP_precision`` and ``curve/PxAP_recall`` (lists over the threshold grid).
 
-Box semantics are those of :mod:`scalenet_mm.wsol` (``cam >= tau`` binarisation, OpenCV
-contours, inclusive boxes, any-GT matching, IoU ``>=`` threshold).
+The box semantics are those of :mod:`scalenet_mm.wsol.boxes` and
+:mod:`scalenet_mm.wsol.localization_metrics`: by default (``protocol='reference'``) exactly the evaluation of
+Choe et al. (clovaai/wsolevaluation): CAM resized to 224 x 224 with ``cv2.INTER_CUBIC`` and min-max
+normalised, 8-bit strict thresholding, ``RETR_TREE`` contours, reference boxes (``[0, 0, 0, 0]`` without a
+contour), GT boxes resized to 224 with truncation, inclusive ``+1`` IoU, ``MaxBoxAcc`` with the largest
+contour and ``MaxBoxAccV2`` with all contours, the best ``tau`` taken on the evaluated split, grid step 0.001.
+``protocol='legacy'`` keeps the previous geometry (``cam >= tau`` on a bilinear map at ``ori_shape``,
+inclusive contour extents, no box for a constant map, grid step 0.01, every number with all contours).
 """
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import cv2
 import numpy as np
@@ -67,8 +74,10 @@ from mmengine.evaluator import BaseMetric
 from mmengine.logging import MMLogger
 
 from scalenet_mm.registry import register_metric
-from scalenet_mm.wsol.boxes import _to_numpy, box_area
-from scalenet_mm.wsol.localization_metrics import BoxAccumulator, PxAPAccumulator, check_gt_boxes
+from scalenet_mm.utils.box_geometry import box_area, clip_boxes, resize_boxes
+from scalenet_mm.wsol.boxes import REFERENCE_EVAL_SIZE, _to_numpy, check_protocol
+from scalenet_mm.wsol.localization_metrics import (BoxAccumulator, PxAPAccumulator, check_gt_boxes,
+                                                   default_threshold_step)
 
 __all__ = ['WSOLMetric']
 
@@ -113,22 +122,24 @@ class WSOLMetric(BaseMetric):
     Args:
         thresholds: CAM threshold grid; ``None`` -> ``np.arange(0, 1, threshold_step)``;
             a sequence is sorted and de-duplicated.
-        threshold_step: grid step when ``thresholds`` is None (0.01, or 0.001 for the fine grid).
+        threshold_step: grid step when ``thresholds`` is None; ``None`` -> the protocol's (0.001 for
+            ``reference``, the reference's default ``cam_curve_interval``; 0.01 for ``legacy``).
         iou_thresholds: IoU thresholds averaged by MaxBoxAccV2 (IoU 0.5 is always evaluated).
-        multi_contour: ``True`` (default, the MaxBoxAccV2 protocol) -> the best box among all
-            contours counts; ``False`` -> only the largest contour's box (the original
-            MaxBoxAcc protocol). Use two metrics with different prefixes for both.
+        multi_contour: ``None`` (default) -> ``reference``: ``MaxBoxAcc`` / GT-known / Top-1 Loc with the
+            largest contour's box (MaxBoxAcc v1) and ``MaxBoxAccV2`` with the best box of all contours, as
+            the reference defines them; ``legacy``: all contours for every number. ``True`` / ``False``
+            -> all contours / the largest contour for every number.
         contour_mode: ``'tree'`` (``cv2.RETR_TREE``, default) or ``'external'``.
-        interpolation: CAM resize mode: ``'bilinear'`` (default), ``'bicubic'``, ``'nearest'``,
-            ``'area'``.
+        interpolation: CAM resize mode: ``'bicubic'``, ``'bilinear'``, ``'nearest'``, ``'area'``;
+            ``None`` -> the protocol's (``reference``: bicubic; ``legacy``: bilinear).
         gt_bbox_format: ``'inclusive'`` (default; ``x1 = x0 + width - 1``) or ``'exclusive'``
             (``x1 = x0 + width``: 1 is subtracted from ``x1`` and ``y1``).
-        eval_size: optional fixed ``(H, W)`` evaluation size (e.g. ``(224, 224)`` as in the
-            reference protocol of Choe et al.): GT boxes are rescaled from ``ori_shape``
-            (inclusive pixel extents: ``x0' = x0 * sx``, ``x1' = (x1 + 1) * sx - 1``, float),
-            masks resized with nearest neighbour. ``None`` (default): evaluate at ``ori_shape``.
-            Evaluation cost grows with the number of pixels (one ``cv2.findContours`` per
-            distinct mask), so a fixed size bounds it for large originals.
+        eval_size: ``(H, W)`` evaluation size, ``'original'`` (evaluate at ``ori_shape``) or ``None``
+            (default: the protocol's, ``(224, 224)`` for ``reference`` and ``'original'`` for
+            ``legacy``). GT boxes are rescaled from ``ori_shape`` (``reference``: each coordinate
+            scaled and truncated to an integer, as the reference's ``resize_bbox``; ``legacy``:
+            inclusive pixel extents ``x0' = x0 * sx``, ``x1' = (x1 + 1) * sx - 1``, float), masks
+            resized with nearest neighbour.
         size_buckets: optional ``{name: (lo, hi)}``; an image is in a bucket when
             ``lo < f <= hi`` with ``f`` the area of its largest GT box (clipped to the image)
             divided by the image area, e.g. ``dict(small=(0, 0.1), medium=(0.1, 0.3),
@@ -136,6 +147,7 @@ class WSOLMetric(BaseMetric):
         mask_ignore_index: ``gt_mask`` value to ignore for PxAP (``None``: none).
         empty_gt: ``'error'`` (default) or ``'skip'`` for samples without boxes and mask.
         return_curves: also return the accuracy-vs-``tau`` curves (lists) in the metrics.
+        protocol: ``'reference'`` (default) or ``'legacy'`` (see the module docstring).
         collect_device: ``'cpu'`` or ``'gpu'``, for gathering results across ranks.
         prefix: key prefix; default ``'wsol'``.
         collect_dir: temporary directory for ``collect_device='cpu'`` (mmengine >= 0.7.3).
@@ -144,46 +156,56 @@ class WSOLMetric(BaseMetric):
 
     def __init__(self,
                  thresholds: Optional[Sequence[float]] = None,
-                 threshold_step: float = 0.01,
+                 threshold_step: Optional[float] = None,
                  iou_thresholds: Sequence[float] = (0.3, 0.5, 0.7),
-                 multi_contour: bool = True,
+                 multi_contour: Optional[bool] = None,
                  contour_mode: str = 'tree',
-                 interpolation: str = 'bilinear',
+                 interpolation: Optional[str] = None,
                  gt_bbox_format: str = 'inclusive',
-                 eval_size: Optional[Tuple[int, int]] = None,
+                 eval_size: Union[Tuple[int, int], str, None] = None,
                  size_buckets: Optional[Dict[str, Tuple[float, float]]] = None,
                  mask_ignore_index: Optional[int] = None,
                  empty_gt: str = 'error',
                  return_curves: bool = False,
+                 protocol: str = 'reference',
                  collect_device: str = 'cpu',
                  prefix: Optional[str] = None,
                  collect_dir: Optional[str] = None) -> None:
         super().__init__(collect_device=collect_device, prefix=prefix, collect_dir=collect_dir)
-        if contour_mode not in ('tree', 'external'):
-            raise ValueError(f"contour_mode must be 'tree' or 'external', got {contour_mode!r}")
-        if interpolation not in ('nearest', 'bilinear', 'bicubic', 'area'):
-            raise ValueError(f'unknown interpolation {interpolation!r}')
+        self.protocol = check_protocol(protocol)
+        if multi_contour is None and protocol == 'legacy':
+            multi_contour = True  # the legacy metric's default: all contours for every number
         if gt_bbox_format not in ('inclusive', 'exclusive'):
             raise ValueError(f"gt_bbox_format must be 'inclusive' or 'exclusive', got {gt_bbox_format!r}")
         if empty_gt not in ('error', 'skip'):
             raise ValueError(f"empty_gt must be 'error' or 'skip', got {empty_gt!r}")
+        if threshold_step is None:
+            threshold_step = default_threshold_step(protocol)
         grid = threshold_step if thresholds is None else thresholds
         self._box_cfg = dict(
             thresholds=grid,
             iou_thresholds=tuple(iou_thresholds),
             multi_contour=multi_contour,
             contour_mode=contour_mode,
-            interpolation=interpolation)
+            interpolation=interpolation,
+            protocol=protocol)
         self._box_acc = BoxAccumulator(**self._box_cfg)  # validates the configuration
         self._box_cfg['thresholds'] = self._box_acc.thresholds
         self.thresholds = self._box_acc.thresholds
-        self._pxap = PxAPAccumulator(self.thresholds, mask_ignore_index, interpolation)
+        self.interpolation = self._box_acc.interpolation
+        self._pxap = PxAPAccumulator(self.thresholds, mask_ignore_index, self.interpolation, protocol)
         self.gt_bbox_format = gt_bbox_format
-        if eval_size is not None:
+        if eval_size is None:
+            eval_size = REFERENCE_EVAL_SIZE if protocol == 'reference' else 'original'
+        if isinstance(eval_size, str):
+            if eval_size != 'original':
+                raise ValueError(f"eval_size must be (H, W), 'original' or None, got {eval_size!r}")
+            eval_size = None
+        else:
             eval_size = tuple(int(v) for v in eval_size)
             if len(eval_size) != 2 or min(eval_size) <= 0:
                 raise ValueError(f'eval_size must be a positive (H, W), got {eval_size}')
-        self.eval_size = eval_size
+        self.eval_size = eval_size  # None: evaluate at each sample's ori_shape
         self.empty_gt = empty_gt
         self.return_curves = bool(return_curves)
         self.size_buckets: Dict[str, Tuple[float, float]] = {}
@@ -232,7 +254,6 @@ class WSOLMetric(BaseMetric):
             raise KeyError('WSOLMetric: data sample has no `ori_shape` (evaluation size H, W)')
         ori_h, ori_w = (int(v) for v in tuple(ori_shape)[:2])
         height, width = self.eval_size if self.eval_size is not None else (ori_h, ori_w)
-        scale_x, scale_y = width / ori_w, height / ori_h
 
         boxes = _field(sample, 'gt_bboxes')
         if boxes is None:
@@ -251,18 +272,15 @@ class WSOLMetric(BaseMetric):
             gt = check_gt_boxes(boxes).copy()
             if self.gt_bbox_format == 'exclusive':
                 gt[:, 2:] -= 1
-            if self.eval_size is not None:  # rescale inclusive pixel extents [x0, x1 + 1)
-                gt[:, 0::2] *= scale_x
-                gt[:, 1::2] *= scale_y
-                gt[:, 2] += scale_x - 1
-                gt[:, 3] += scale_y - 1
+            gt = check_gt_boxes(gt, self.protocol)
+            if self.eval_size is not None:
+                method = 'truncate' if self.protocol == 'reference' else 'extent'
+                gt = resize_boxes(gt, (ori_h, ori_w), (height, width), method)
             ious = self._box_acc.image_ious(cam, gt, (height, width))
-            hits = self._box_acc.hits_from_ious(ious)
-            result['hits'] = np.packbits(hits, axis=1)
+            hits = self._box_acc.hits_from_ious(ious)  # (2, D, T)
+            result['hits'] = np.packbits(hits, axis=-1)
             result['top1'] = correct_top1
-            clipped = gt.copy()
-            clipped[:, 0::2] = np.clip(clipped[:, 0::2], 0, width - 1)
-            clipped[:, 1::2] = np.clip(clipped[:, 1::2], 0, height - 1)
+            clipped = clip_boxes(gt, (height, width))
             result['area_frac'] = float(box_area(clipped).max() / (height * width))
         if mask is not None:
             mask = _array(mask)
@@ -281,7 +299,7 @@ class WSOLMetric(BaseMetric):
         acc = BoxAccumulator(**self._box_cfg)
         num = self.thresholds.size
         for r in results:
-            acc.add_hits(np.unpackbits(r['hits'], axis=1, count=num).astype(bool), r['top1'])
+            acc.add_hits(np.unpackbits(r['hits'], axis=-1, count=num).astype(bool), r['top1'])
         return acc
 
     def compute_metrics(self, results: List[Dict]) -> Dict[str, Any]:
@@ -309,7 +327,8 @@ class WSOLMetric(BaseMetric):
                     if key in sub:
                         metrics[f'{name}/{key}'] = sub[key]
         if mask_results:
-            pxap = PxAPAccumulator(self.thresholds, self._pxap.ignore_index, self._pxap.interpolation)
+            pxap = PxAPAccumulator(self.thresholds, self._pxap.ignore_index, self._pxap.interpolation,
+                                   self.protocol)
             for r in mask_results:
                 pxap.add_counts(*r['pxap'])
             pres = pxap.compute()

@@ -2,21 +2,24 @@
 
 Pure numpy + OpenCV (imported lazily, only where contours or resizing are needed).
 """
-from .boxes import box_area, box_iou, boxes_from_cam, make_thresholds, normalize_cam, prepare_cam
-from .localization_metrics import (BoxAccumulator, PxAPAccumulator, best_iou_per_threshold,
-                                   check_gt_boxes, pixel_counts_per_threshold, resolve_thresholds)
+from .boxes import (PROTOCOLS, REFERENCE_EVAL_SIZE, REFERENCE_THRESHOLD_STEP, box_area, box_iou, boxes_from_cam,
+                    make_thresholds, normalize_cam, prepare_cam)
+from .localization_metrics import (BoxAccumulator, PxAPAccumulator, best_iou_per_threshold, check_gt_boxes,
+                                   default_threshold_step, image_ious, pixel_counts_per_threshold,
+                                   resolve_thresholds)
 
 __all__ = [
-    'normalize_cam', 'prepare_cam', 'make_thresholds', 'boxes_from_cam', 'box_iou', 'box_area',
-    'resolve_thresholds', 'check_gt_boxes', 'best_iou_per_threshold', 'pixel_counts_per_threshold',
-    'BoxAccumulator', 'PxAPAccumulator'
+    'PROTOCOLS', 'REFERENCE_EVAL_SIZE', 'REFERENCE_THRESHOLD_STEP', 'normalize_cam', 'prepare_cam',
+    'make_thresholds', 'boxes_from_cam', 'box_iou', 'box_area', 'resolve_thresholds', 'default_threshold_step',
+    'check_gt_boxes', 'best_iou_per_threshold', 'image_ious', 'pixel_counts_per_threshold', 'BoxAccumulator',
+    'PxAPAccumulator'
 ]
-from .gradcam import (CAM_METHODS, CAMResult, ClassicCAM, GradCAM, GradCAMPlusPlus, LayerCAM,  # noqa: E402
-                      build_cam_extractor, default_score_fn, resolve_target_layer)
-from .multiscale import FUSIONS, MultiScaleCAM, fuse_cams, normalize_maps, resize_maps  # noqa: E402
+from .cams import (CAM_METHODS, FUSIONS, GRADIENT_METHODS, CAMResult, ClassicCAM, LibraryCAM,  # noqa: E402
+                   MultiScaleCAM, build_cam_extractor, classifier_cams, default_score_fn, fuse_cams,
+                   resize_maps, resolve_target_layer)
 
 __all__ += [
-    'CAMResult', 'ClassicCAM', 'GradCAM', 'GradCAMPlusPlus', 'LayerCAM', 'CAM_METHODS', 'build_cam_extractor',
-    'default_score_fn', 'resolve_target_layer', 'MultiScaleCAM', 'fuse_cams', 'normalize_maps', 'resize_maps',
+    'CAMResult', 'ClassicCAM', 'LibraryCAM', 'CAM_METHODS', 'GRADIENT_METHODS', 'build_cam_extractor',
+    'classifier_cams', 'default_score_fn', 'resolve_target_layer', 'MultiScaleCAM', 'fuse_cams', 'resize_maps',
     'FUSIONS'
 ]

@@ -1,46 +1,60 @@
-"""Box extraction from class activation maps (CAMs) and inclusive-pixel box IoU.
+"""Box extraction from class activation maps (CAMs), in two named protocols.
 
-Conventions used throughout :mod:`scalenet_mm.wsol`
----------------------------------------------------
+``protocol='reference'`` (default): the evaluation of Choe et al., "Evaluating Weakly Supervised Object
+Localization Methods Right" (CVPR 2020, clovaai/wsolevaluation), reproduced bit for bit
+-------------------------------------------------------------------------------------------------------
 
-* **Maps** are 2-D arrays ``(H, W)`` (numpy arrays, torch tensors or nested lists). NaN or
-  Inf anywhere in a map raises :class:`ValueError` naming the problem.
-* **Normalisation** is min-max: ``(cam - cam.min()) / (cam.max() - cam.min())``, so a
-  non-constant map spans exactly ``[0, 1]`` and its maximum is 1. A *constant* map (all
-  zeros, or any other constant) carries no localisation information; it normalises to all
-  zeros and is flagged so that it yields **no box at any threshold** (it counts as a miss,
-  never silently as a full-image box).
-* **Resizing** to the evaluation size (:func:`prepare_cam`): the validated map is
-  normalised, resized with OpenCV (bilinear by default) and min-max normalised again, so the
-  map that is thresholded always has maximum exactly 1 (cubic interpolation can overshoot,
-  and bilinear down-sampling can miss the peak; the second normalisation removes both).
-* **Binarisation** at threshold ``tau`` keeps the pixels with ``cam >= tau`` (float64
-  comparison on the normalised map, i.e. ``cam >= tau * max`` with ``max == 1``). The
-  comparison is *inclusive*: at ``tau = 0`` every pixel of a non-constant map is kept, and a
-  pixel whose normalised score equals ``tau`` exactly is foreground. (The reference code of
-  Choe et al. thresholds a uint8 copy with ``cv2.THRESH_BINARY``, i.e. a strict ``>`` after
-  quantisation; the difference only matters for ties.)
-* **Contours** come from ``cv2.findContours(mask, mode, cv2.CHAIN_APPROX_SIMPLE)`` with
-  ``mode`` = ``cv2.RETR_TREE`` (default, as in the reference protocol) or
-  ``cv2.RETR_EXTERNAL``. OpenCV traces foreground regions with 8-connectivity, so diagonal
-  neighbours belong to the same region. With ``RETR_TREE`` hole borders and islands inside
-  holes are contours too; ``RETR_EXTERNAL`` keeps outer borders only.
-* **Largest contour** = the one with the largest ``cv2.contourArea``; ties (e.g. several
-  one-pixel regions, whose polygon area is 0) are broken by the larger bounding-rectangle
-  area, then by OpenCV's contour order.
-* **Boxes** are ``[x0, y0, x1, y1]`` in *inclusive* pixel coordinates (``x`` = column,
-  ``y`` = row): a box covers columns ``x0..x1`` and rows ``y0..y1``, so its width is
-  ``x1 - x0 + 1`` and a single pixel at ``(x, y)`` is ``[x, y, x, y]``.
+* **Preparation** (:func:`prepare_cam`): the raw CAM is converted to float64 and resized to the evaluation
+  size with ``cv2.INTER_CUBIC`` (224 x 224 in the reference: :data:`REFERENCE_EVAL_SIZE`), then min-max
+  normalised *once*, after the resize (:func:`scalenet_mm.utils.normalization.minmax_normalize`). A constant
+  map or one with a NaN becomes all zeros (no error).
+* **Binarisation** (:func:`boxes_from_cam`): the ``[0, 1]`` score map is quantised to 8 bits by truncation,
+  ``u8 = (map * 255).astype(uint8)``; at threshold ``tau`` the foreground is ``u8 > int(tau * u8.max())``
+  (``cv2.THRESH_BINARY`` is a strict ``>``). So at ``tau = 0`` pixels quantised to 0 are background, and an
+  all-zero map has no foreground at any ``tau``.
+* **Contours**: ``cv2.findContours(mask, cv2.RETR_TREE, cv2.CHAIN_APPROX_SIMPLE)`` (8-connected regions; with
+  ``RETR_TREE`` hole borders and islands in holes are contours too). The *largest* contour is the first one,
+  in OpenCV's order, with the maximal ``cv2.contourArea``; with ``multi_contour=True`` all contours count.
+* **Boxes**: from ``x, y, w, h = cv2.boundingRect(contour)`` the box is ``[x, y, x + w, y + h]`` with
+  ``x + w`` clipped to ``W - 1`` and ``y + h`` to ``H - 1`` (one pixel wider and taller than the contour's
+  inclusive extent, except at the image border). No contour gives the box ``[0, 0, 0, 0]`` (which, as an
+  inclusive box, is the top-left pixel and can overlap a GT box).
+
+``protocol='legacy'``: the geometry scalenet_mm used before (kept for comparisons)
+-----------------------------------------------------------------------------------
+
+* NaN / Inf in a map raise :class:`ValueError`; the map is normalised, resized (bilinear by default) and
+  normalised again, so its maximum is exactly 1.
+* Binarisation keeps ``map >= tau`` (float64, inclusive, no quantisation); a constant map yields **no box**
+  at any ``tau`` (an empty ``(0, 4)`` array, never a full-image box).
+* Contours as above (``RETR_TREE`` or ``RETR_EXTERNAL``); the largest contour is the one with the largest
+  ``cv2.contourArea``, ties broken by the larger bounding-rectangle area, then OpenCV's order; the
+  multi-contour list is sorted largest first.
+* Boxes are the contour's inclusive extent ``[x, y, x + w - 1, y + h - 1]``.
+
+In both protocols boxes are ``[x0, y0, x1, y1]`` int64 arrays, ``x`` = column, ``y`` = row, and IoUs use the
+inclusive ``+1`` widths of :mod:`scalenet_mm.utils.box_geometry`.
 """
-from typing import List, Optional, Sequence, Tuple, Union
+from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from scalenet_mm.utils.box_geometry import box_area, box_iou
+from scalenet_mm.utils.normalization import minmax_normalize
+
 __all__ = [
-    'make_thresholds', 'normalize_cam', 'prepare_cam', 'boxes_from_cam', 'box_iou', 'box_area'
+    'PROTOCOLS', 'REFERENCE_EVAL_SIZE', 'REFERENCE_THRESHOLD_STEP', 'check_protocol', 'make_thresholds',
+    'normalize_cam', 'prepare_cam', 'boxes_from_cam', 'box_iou', 'box_area'
 ]
 
+PROTOCOLS = ('reference', 'legacy')
+#: the reference resizes CAMs and GT boxes to 224 x 224 (``_RESIZE_LENGTH`` of clovaai/wsolevaluation)
+REFERENCE_EVAL_SIZE = (224, 224)
+#: the reference's default ``cam_curve_interval`` (its CLI script uses 0.01)
+REFERENCE_THRESHOLD_STEP = 0.001
+
 _INTERPOLATIONS = ('nearest', 'bilinear', 'bicubic', 'area')
+_DEFAULT_INTERPOLATION = dict(reference='bicubic', legacy='bilinear')
 _CONTOUR_MODES = ('tree', 'external')
 
 
@@ -48,6 +62,23 @@ def _cv2():
     """Import OpenCV lazily so that the numpy-only helpers work without it."""
     import cv2
     return cv2
+
+
+def check_protocol(protocol: str) -> str:
+    """Return ``protocol`` if it is one of :data:`PROTOCOLS`, else raise a ``ValueError`` naming them."""
+    if protocol not in PROTOCOLS:
+        raise ValueError(f"protocol must be 'reference' (Choe et al.'s evaluation, the default) or 'legacy' "
+                         f'(the previous scalenet_mm geometry), got {protocol!r}')
+    return protocol
+
+
+def default_interpolation(protocol: str, interpolation: Optional[str] = None) -> str:
+    """``interpolation`` if given (validated), else the protocol's (``bicubic`` / ``bilinear``)."""
+    check_protocol(protocol)
+    interpolation = _DEFAULT_INTERPOLATION[protocol] if interpolation is None else interpolation
+    if interpolation not in _INTERPOLATIONS:
+        raise ValueError(f'interpolation must be one of {_INTERPOLATIONS}, got {interpolation!r}')
+    return interpolation
 
 
 def _to_numpy(x) -> np.ndarray:
@@ -61,7 +92,8 @@ def _to_numpy(x) -> np.ndarray:
 
 
 def make_thresholds(step: float = 0.01) -> np.ndarray:
-    """The CAM threshold grid ``np.arange(0, 1, step)`` (0.01 -> 100 values, 0.001 -> 1000)."""
+    """The CAM threshold grid ``np.arange(0, 1, step)`` (0.01 -> 100 values, 0.001 -> 1000), as the reference
+    builds it (``list(np.arange(0, 1, cam_curve_interval))``)."""
     step = float(step)
     if not (np.isfinite(step) and 0 < step < 1):
         raise ValueError(f'threshold step must be in (0, 1), got {step}')
@@ -77,7 +109,7 @@ def _check_thresholds(thresholds) -> np.ndarray:
     return thr
 
 
-def _validate_cam(cam) -> np.ndarray:
+def _validate_cam(cam, allow_non_finite: bool = False) -> np.ndarray:
     arr = _to_numpy(cam)
     if arr.ndim != 2:
         raise ValueError(f'a CAM must be a 2-D (H, W) map, got shape {tuple(arr.shape)}')
@@ -86,79 +118,80 @@ def _validate_cam(cam) -> np.ndarray:
     if arr.dtype == np.bool_ or not np.issubdtype(arr.dtype, np.number):
         arr = arr.astype(np.float64)
     arr = arr.astype(np.float64, copy=False)
-    if np.isnan(arr).any():
-        raise ValueError(f'CAM contains NaN values ({int(np.isnan(arr).sum())} of {arr.size})')
-    if np.isinf(arr).any():
-        raise ValueError(f'CAM contains Inf values ({int(np.isinf(arr).sum())} of {arr.size})')
+    if not allow_non_finite:
+        if np.isnan(arr).any():
+            raise ValueError(f'CAM contains NaN values ({int(np.isnan(arr).sum())} of {arr.size})')
+        if np.isinf(arr).any():
+            raise ValueError(f'CAM contains Inf values ({int(np.isinf(arr).sum())} of {arr.size})')
     return arr
 
 
-def normalize_cam(cam) -> np.ndarray:
-    """Min-max normalise a 2-D CAM to ``[0, 1]`` (float64).
+def normalize_cam(cam, protocol: str = 'reference') -> np.ndarray:
+    """Min-max normalise a 2-D CAM to ``[0, 1]`` (float64) with
+    :func:`~scalenet_mm.utils.normalization.minmax_normalize`.
 
     Args:
         cam: ``(H, W)`` map (numpy array, torch tensor or array-like).
-
-    Returns:
-        A new float64 array; its max is exactly 1 and its min exactly 0, unless ``cam`` is
-        constant, in which case it is all zeros (and yields no box in :func:`boxes_from_cam`).
+        protocol: ``'reference'`` -> a constant map or one with NaN / Inf becomes all zeros (the reference's
+            ``normalize_scoremap``); ``'legacy'`` -> NaN / Inf raise ``ValueError``, a constant map is zeros.
 
     Raises:
-        ValueError: if ``cam`` is not 2-D, is empty, or contains NaN / Inf.
+        ValueError: if ``cam`` is not 2-D or is empty (and, ``legacy``, on NaN / Inf).
     """
-    arr = _validate_cam(cam)
-    lo = arr.min()
-    span = arr.max() - lo
-    if not span > 0:
-        return np.zeros(arr.shape, dtype=np.float64)
-    out = (arr - lo) / span
-    # Guard against rounding: the peak must be exactly 1 and the floor exactly 0.
-    np.clip(out, 0.0, 1.0, out=out)
-    return out
+    check_protocol(protocol)
+    return minmax_normalize(_validate_cam(cam, allow_non_finite=protocol == 'reference'))
 
 
 def _interp_flag(interpolation: str) -> int:
     cv2 = _cv2()
-    flags = dict(
-        nearest=cv2.INTER_NEAREST,
-        bilinear=cv2.INTER_LINEAR,
-        bicubic=cv2.INTER_CUBIC,
-        area=cv2.INTER_AREA)
-    if interpolation not in flags:
-        raise ValueError(f'interpolation must be one of {_INTERPOLATIONS}, got {interpolation!r}')
-    return flags[interpolation]
+    return dict(nearest=cv2.INTER_NEAREST, bilinear=cv2.INTER_LINEAR, bicubic=cv2.INTER_CUBIC,
+                area=cv2.INTER_AREA)[interpolation]
+
+
+def _target_size(image_size: Sequence[int]) -> Tuple[int, int]:
+    h, w = (int(s) for s in tuple(image_size)[:2])
+    if h <= 0 or w <= 0:
+        raise ValueError(f'image_size must be positive (H, W), got {tuple(image_size)}')
+    return h, w
 
 
 def prepare_cam(cam,
                 image_size: Optional[Sequence[int]] = None,
-                interpolation: str = 'bilinear') -> np.ndarray:
-    """Validate, normalise and resize a CAM to the evaluation size.
+                interpolation: Optional[str] = None,
+                protocol: str = 'reference') -> np.ndarray:
+    """Validate, resize and normalise a CAM to the evaluation size.
 
     Args:
-        cam: ``(H', W')`` map at network resolution.
-        image_size: ``(H, W)`` evaluation size (e.g. ``ori_shape``); ``None`` keeps
-            the map's own size.
-        interpolation: ``'bilinear'`` (default), ``'bicubic'``, ``'nearest'`` or ``'area'``.
+        cam: ``(H', W')`` map at network resolution (raw scores are fine).
+        image_size: ``(H, W)`` evaluation size (e.g. :data:`REFERENCE_EVAL_SIZE`, or ``ori_shape``); ``None``
+            keeps the map's own size.
+        interpolation: ``'bicubic'``, ``'bilinear'``, ``'nearest'`` or ``'area'``; ``None`` -> the protocol's
+            (``'bicubic'`` = ``cv2.INTER_CUBIC`` for ``reference``, ``'bilinear'`` for ``legacy``).
+        protocol: ``'reference'`` -> float64 resize, then one min-max normalisation (constant / NaN maps
+            -> zeros); ``'legacy'`` -> normalise, resize, normalise again (NaN / Inf raise).
 
     Returns:
-        ``(H, W)`` float64 map with min 0 and max 1, or all zeros when the map is constant
-        (before or, e.g. after down-sampling away its peak, after resizing).
+        ``(H, W)`` float64 map with min 0 and max 1, or all zeros for an uninformative map.
     """
-    if interpolation not in _INTERPOLATIONS:
-        raise ValueError(f'interpolation must be one of {_INTERPOLATIONS}, got {interpolation!r}')
-    norm = normalize_cam(cam)
+    check_protocol(protocol)
+    flag = _interp_flag(default_interpolation(protocol, interpolation))
+    if protocol == 'reference':
+        arr = _validate_cam(cam, allow_non_finite=True)
+        if image_size is not None:
+            h, w = _target_size(image_size)
+            if arr.shape != (h, w):
+                arr = _cv2().resize(arr, (w, h), interpolation=flag).reshape(h, w)  # dsize is (W, H)
+        return minmax_normalize(arr)
+    norm = normalize_cam(cam, protocol='legacy')
     if image_size is None:
         return norm
-    h, w = (int(s) for s in tuple(image_size)[:2])
-    if h <= 0 or w <= 0:
-        raise ValueError(f'image_size must be positive (H, W), got {tuple(image_size)}')
+    h, w = _target_size(image_size)
     if norm.shape == (h, w):
         return norm
-    flag = _interp_flag(interpolation)
     if not norm.any():  # constant map: stays "no information" at any size
         return np.zeros((h, w), dtype=np.float64)
-    resized = _cv2().resize(norm, (w, h), interpolation=flag)  # dsize is (width, height)
-    return normalize_cam(resized.reshape(h, w))
+    resized = _cv2().resize(norm, (w, h), interpolation=flag)
+    return minmax_normalize(resized.reshape(h, w))
 
 
 def _contour_mode_flag(contour_mode: str) -> int:
@@ -171,13 +204,19 @@ def _contour_mode_flag(contour_mode: str) -> int:
 
 
 _EMPTY = np.zeros((0, 4), dtype=np.int64)
+_NO_CONTOUR_BOX = np.zeros((1, 4), dtype=np.int64)  # the reference's [0, 0, 0, 0]
 
 
-def _mask_boxes(mask: np.ndarray, multi_contour: bool, mode_flag: int) -> np.ndarray:
-    """Boxes of the contours of a uint8 mask; largest contour first."""
+def _contours(mask: np.ndarray, mode_flag: int):
     cv2 = _cv2()
     found = cv2.findContours(mask, mode_flag, cv2.CHAIN_APPROX_SIMPLE)
-    contours = found[-2]  # OpenCV 3 returns (img, contours, hierarchy), OpenCV 4 two values
+    return found[-2]  # OpenCV 3 returns (img, contours, hierarchy), OpenCV 4 (contours, hierarchy)
+
+
+def _legacy_mask_boxes(mask: np.ndarray, mode_flag: int) -> np.ndarray:
+    """Inclusive boxes of every contour of a uint8 mask, largest contour first."""
+    cv2 = _cv2()
+    contours = _contours(mask, mode_flag)
     if len(contours) == 0:
         return _EMPTY.copy()
     rects = np.array([cv2.boundingRect(c) for c in contours], dtype=np.int64).reshape(-1, 4)
@@ -185,113 +224,141 @@ def _mask_boxes(mask: np.ndarray, multi_contour: bool, mode_flag: int) -> np.nda
     rect_areas = rects[:, 2] * rects[:, 3]
     # Sort by (contour area desc, bounding-rect area desc, OpenCV order asc).
     order = np.lexsort((np.arange(len(contours)), -rect_areas, -areas))
-    if not multi_contour:
-        order = order[:1]
     x, y, w, h = rects[order].T
     return np.stack([x, y, x + w - 1, y + h - 1], axis=1).astype(np.int64)
 
 
-def _grouped_boxes(cam: np.ndarray,
-                   thresholds: np.ndarray,
-                   multi_contour: bool,
-                   contour_mode: str) -> Tuple[List[np.ndarray], np.ndarray]:
-    """Boxes for every threshold, computing each distinct binary mask only once.
+def _reference_mask_boxes(mask: np.ndarray, mode_flag: int) -> Tuple[np.ndarray, int]:
+    """Reference boxes ``[x, y, min(x + w, W - 1), min(y + h, H - 1)]`` of every contour in OpenCV's order and
+    the position of the largest contour (first maximal ``contourArea``); ``[[0, 0, 0, 0]]`` without contour."""
+    cv2 = _cv2()
+    contours = _contours(mask, mode_flag)
+    if len(contours) == 0:
+        return _NO_CONTOUR_BOX.copy(), 0
+    height, width = mask.shape
+    rects = np.array([cv2.boundingRect(c) for c in contours], dtype=np.int64).reshape(-1, 4)
+    largest = int(np.argmax([cv2.contourArea(c) for c in contours]))  # first maximum, as Python's max()
+    x, y, w, h = rects.T
+    boxes = np.stack([x, y, np.minimum(x + w, width - 1), np.minimum(y + h, height - 1)], axis=1)
+    return boxes.astype(np.int64), largest
 
-    ``cam`` must already be normalised (output of :func:`normalize_cam` /
-    :func:`prepare_cam`). Since the foreground sets ``{cam >= tau}`` are nested, two
-    thresholds select the same mask iff they select the same number of pixels, which a single
-    ``searchsorted`` on the sorted scores tells for all thresholds at once.
 
-    Returns:
-        ``(groups, index)``: ``groups`` is a list of distinct ``(K, 4)`` box arrays and
-        ``index[t]`` the group of threshold ``t``, or ``-1`` when the mask is empty.
+def _legacy_groups(cam: np.ndarray, thresholds: np.ndarray,
+                   contour_mode: str) -> Tuple[List[np.ndarray], List[int], np.ndarray]:
+    """Legacy boxes for every threshold, computing each distinct mask ``cam >= tau`` once.
+
+    The foreground sets are nested, so two thresholds give the same mask iff they keep the same number of
+    pixels, which one ``searchsorted`` on the sorted scores tells for all thresholds at once.
     """
-    num = thresholds.size
-    index = np.full(num, -1, dtype=np.int64)
+    index = np.full(thresholds.size, -1, dtype=np.int64)
     groups: List[np.ndarray] = []
     if not cam.any():  # constant map (normalised to zeros): no box at any threshold
-        return groups, index
+        return groups, [], index
     mode_flag = _contour_mode_flag(contour_mode)
     flat = np.sort(cam, axis=None)
     counts = flat.size - np.searchsorted(flat, thresholds, side='left')  # pixels >= tau
     prev_count = -1
     for t in np.argsort(thresholds, kind='stable'):
-        count = counts[t]
-        if count == 0:
+        if counts[t] == 0:
             continue
-        if count != prev_count:
-            mask = (cam >= thresholds[t]).astype(np.uint8)
-            groups.append(_mask_boxes(mask, multi_contour, mode_flag))
-            prev_count = count
+        if counts[t] != prev_count:
+            groups.append(_legacy_mask_boxes((cam >= thresholds[t]).astype(np.uint8), mode_flag))
+            prev_count = counts[t]
         index[t] = len(groups) - 1
-    return groups, index
+    return groups, [0] * len(groups), index
+
+
+def reference_cutoffs(score_map: np.ndarray, thresholds: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+    """The reference's 8-bit map ``(score_map * 255).astype(uint8)`` and, per threshold, the integer cut-off
+    ``int(tau * u8.max())`` (a pixel is foreground when ``u8 > cut-off``)."""
+    u8 = (score_map * 255).astype(np.uint8)
+    cutoffs = np.trunc(thresholds * float(u8.max()))  # int() truncates toward zero
+    return u8, cutoffs
+
+
+def _reference_groups(score_map: np.ndarray, thresholds: np.ndarray,
+                      contour_mode: str) -> Tuple[List[np.ndarray], List[int], np.ndarray]:
+    """Reference boxes for every threshold; each distinct foreground ``u8 > cut-off`` is traced once (at most
+    256 of them, whatever the grid), an empty foreground is the ``[0, 0, 0, 0]`` group."""
+    mode_flag = _contour_mode_flag(contour_mode)
+    u8, cutoffs = reference_cutoffs(score_map, thresholds)
+    hist = np.bincount(u8.ravel(), minlength=256)
+    not_above = np.concatenate([[0], np.cumsum(hist)])  # not_above[c + 1] = pixels with u8 <= c
+    counts = u8.size - not_above[np.clip(cutoffs, -1, 255).astype(np.int64) + 1]  # pixels with u8 > cut-off
+    index = np.empty(thresholds.size, dtype=np.int64)
+    groups: List[np.ndarray] = []
+    largest: List[int] = []
+    group_of_count = {}
+    for t in np.argsort(-counts, kind='stable'):
+        count = int(counts[t])
+        if count not in group_of_count:
+            if count == 0:
+                boxes, big = _NO_CONTOUR_BOX.copy(), 0
+            else:
+                boxes, big = _reference_mask_boxes((u8 > cutoffs[t]).astype(np.uint8), mode_flag)
+            group_of_count[count] = len(groups)
+            groups.append(boxes)
+            largest.append(big)
+        index[t] = group_of_count[count]
+    return groups, largest, index
+
+
+def _check_score_map(cam) -> np.ndarray:
+    """The reference's score-map validity check: 2-D, no NaN, values in ``[0, 1]``."""
+    arr = _validate_cam(cam, allow_non_finite=True)
+    if np.isnan(arr).any():
+        raise ValueError('score map contains NaN values: prepare it with prepare_cam(), which turns a NaN map '
+                         'into zeros as the reference does')
+    if arr.min() < 0 or arr.max() > 1:
+        raise ValueError(f"boxes_from_cam(protocol='reference') takes a score map in [0, 1] (e.g. from "
+                         f'prepare_cam()), got values in [{arr.min()}, {arr.max()}]')
+    return arr
+
+
+def box_groups(cam, thresholds, contour_mode: str = 'tree',
+               protocol: str = 'reference') -> Tuple[List[np.ndarray], List[int], np.ndarray]:
+    """All-contour boxes per distinct mask, for callers that need both the largest and all boxes.
+
+    Returns:
+        ``(groups, largest, index)``: ``groups[g]`` is a ``(K, 4)`` int64 box array, ``groups[g][largest[g]]``
+        the largest contour's box, and ``index[t]`` the group of threshold ``t`` (``-1``: no box, legacy only).
+    """
+    check_protocol(protocol)
+    thr = _check_thresholds(thresholds)
+    if protocol == 'reference':
+        return _reference_groups(_check_score_map(cam), thr, contour_mode)
+    return _legacy_groups(normalize_cam(cam, protocol='legacy'), thr, contour_mode)
 
 
 def boxes_from_cam(cam,
                    thresholds,
                    multi_contour: bool = False,
-                   contour_mode: str = 'tree') -> List[np.ndarray]:
+                   contour_mode: str = 'tree',
+                   protocol: str = 'reference') -> List[np.ndarray]:
     """Bounding boxes of a CAM binarised at each threshold.
 
     Args:
-        cam: ``(H, W)`` map already at the evaluation size (see :func:`prepare_cam` to
-            resize). It is min-max normalised here (idempotent for a normalised map).
+        cam: ``(H, W)`` map already at the evaluation size (see :func:`prepare_cam`). ``reference``: a score
+            map in ``[0, 1]``, used as is (NaN or values outside ``[0, 1]`` raise ``ValueError``, as in the
+            reference); ``legacy``: any finite map, min-max normalised here.
         thresholds: 1-D sequence of ``tau`` values (e.g. :func:`make_thresholds`); any order.
-        multi_contour: ``False`` -> at most the box of the largest contour per threshold;
-            ``True`` -> the boxes of all contours, the largest contour's box first.
-        contour_mode: ``'tree'`` (``cv2.RETR_TREE``) or ``'external'`` (``cv2.RETR_EXTERNAL``).
+        multi_contour: ``False`` -> the box of the largest contour; ``True`` -> the boxes of all contours
+            (``reference``: in OpenCV's contour order; ``legacy``: largest first).
+        contour_mode: ``'tree'`` (``cv2.RETR_TREE``, the reference's) or ``'external'`` (``RETR_EXTERNAL``).
+        protocol: ``'reference'`` (default) or ``'legacy'``; see the module docstring.
 
     Returns:
-        A list with one ``(K, 4)`` int64 array ``[x0, y0, x1, y1]`` (inclusive pixels) per
-        threshold, in the order given; ``(0, 4)`` when nothing is foreground (and for every
-        threshold of a constant map).
+        One ``(K, 4)`` int64 array ``[x0, y0, x1, y1]`` per threshold, in the order given. ``reference``:
+        ``[[0, 0, 0, 0]]`` when nothing is foreground; ``legacy``: ``(0, 4)`` then (and for every threshold
+        of a constant map).
     """
-    norm = normalize_cam(cam)
-    thr = _check_thresholds(thresholds)
-    groups, index = _grouped_boxes(norm, thr, multi_contour, contour_mode)
-    return [groups[i].copy() if i >= 0 else _EMPTY.copy() for i in index]
-
-
-def box_area(boxes) -> np.ndarray:
-    """Area in pixels of inclusive boxes ``(..., 4)``; 0 for inverted (empty) boxes."""
-    b = np.asarray(boxes, dtype=np.float64)
-    if b.shape[-1:] != (4, ):
-        raise ValueError(f'boxes must have shape (..., 4), got {b.shape}')
-    w = np.clip(b[..., 2] - b[..., 0] + 1, 0, None)
-    h = np.clip(b[..., 3] - b[..., 1] + 1, 0, None)
-    return w * h
-
-
-def box_iou(a, b, pairwise: bool = True) -> Union[np.ndarray, np.float64]:
-    """IoU of boxes ``[x0, y0, x1, y1]`` in inclusive pixel coordinates.
-
-    Width is ``x1 - x0 + 1`` (height likewise); e.g. ``box_iou([1, 2, 5, 6], [3, 1, 4, 5])``
-    is ``8 / 27``. Inverted boxes have area 0; an IoU with an empty union is 0.
-
-    Args:
-        a: boxes of shape ``(*A, 4)`` (a single box is ``(4,)``).
-        b: boxes of shape ``(*B, 4)``.
-        pairwise: ``True`` (default) -> every box of ``a`` against every box of ``b``; the
-            result has shape ``(*A, *B)``: scalar for two single boxes, ``(M,)`` for a single
-            box against ``(M, 4)``, the ``(N, M)`` matrix for ``(N, 4)`` x ``(M, 4)``.
-            ``False`` -> element-wise, with numpy broadcasting of the leading dimensions
-            (``(N, 1, 4)`` x ``(1, M, 4)`` -> ``(N, M)``; ``(N, 4)`` x ``(N, 4)`` -> ``(N,)``).
-
-    Returns:
-        float64 array (a numpy scalar when the result is 0-d).
-    """
-    a = np.asarray(a, dtype=np.float64)
-    b = np.asarray(b, dtype=np.float64)
-    if a.shape[-1:] != (4, ) or b.shape[-1:] != (4, ):
-        raise ValueError(f'boxes must have shape (..., 4), got {a.shape} and {b.shape}')
-    if pairwise:
-        a = a.reshape(a.shape[:-1] + (1, ) * (b.ndim - 1) + (4, ))
-    ix0 = np.maximum(a[..., 0], b[..., 0])
-    iy0 = np.maximum(a[..., 1], b[..., 1])
-    ix1 = np.minimum(a[..., 2], b[..., 2])
-    iy1 = np.minimum(a[..., 3], b[..., 3])
-    inter = np.clip(ix1 - ix0 + 1, 0, None) * np.clip(iy1 - iy0 + 1, 0, None)
-    union = box_area(a) + box_area(b) - inter
-    with np.errstate(divide='ignore', invalid='ignore'):
-        iou = np.where(union > 0, inter / np.where(union > 0, union, 1.0), 0.0)
-    return iou[()] if iou.ndim == 0 else iou
+    groups, largest, index = box_groups(cam, thresholds, contour_mode, protocol)
+    out = []
+    for g in index:
+        if g < 0:
+            out.append(_EMPTY.copy())
+        elif multi_contour:
+            out.append(groups[g].copy())
+        else:
+            out.append(groups[g][largest[g]:largest[g] + 1].copy())
+    return out

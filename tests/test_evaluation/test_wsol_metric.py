@@ -1,4 +1,8 @@
-"""WSOLMetric: hand-checked values, the data-sample contract, and agreement with a slow reference."""
+"""WSOLMetric: hand-checked values, the data-sample contract, and agreement with a slow reference.
+
+The hand-checked and slow-reference cases pin the ``legacy`` geometry; the ``reference`` default is checked
+by hand at the end and against an independent implementation in tests/test_wsol/test_reference_protocol.py.
+"""
 import cv2
 import numpy as np
 import pytest
@@ -36,7 +40,7 @@ def test_metric_hand_values_and_buckets():
         thresholds=TAUS,
         multi_contour=False,
         size_buckets=dict(small=(0, 0.1), medium=(0.1, 0.3), large=(0.3, 1.0)),
-        return_curves=True)
+        return_curves=True, protocol='legacy')
     metric.process(None, pyramid_samples())
     res = metric.evaluate(size=3)
     assert res['wsol/MaxBoxAcc'] == pytest.approx(200 / 3)
@@ -64,7 +68,8 @@ def test_metric_hand_values_and_buckets():
 
 
 def test_exclusive_boxes_dicts_and_all_class_cams_through_evaluator():
-    metric = WSOLMetric(thresholds=TAUS, multi_contour=False, gt_bbox_format='exclusive', prefix='loc')
+    metric = WSOLMetric(thresholds=TAUS, multi_contour=False, gt_bbox_format='exclusive', prefix='loc',
+                        protocol='legacy')
     evaluator = Evaluator(metric)
     samples = pyramid_samples(exclusive=True)
     # one sample as a plain dict carrying (C, H, W) CAMs of all classes: channel gt_label is used
@@ -84,7 +89,8 @@ def test_exclusive_boxes_dicts_and_all_class_cams_through_evaluator():
 def test_eval_size_rescales_inclusive_boxes_and_masks():
     # nearest 2x upsampling of the pyramid doubles every ring; GT [3,3,6,6] must become [6,6,13,13]
     # (inclusive extents: x1' = (x1 + 1) * 2 - 1), which is exactly the tau = .75 box again
-    metric = WSOLMetric(thresholds=TAUS, multi_contour=False, eval_size=(20, 20), interpolation='nearest')
+    metric = WSOLMetric(thresholds=TAUS, multi_contour=False, eval_size=(20, 20), interpolation='nearest',
+                        protocol='legacy')
     metric.process(None, pyramid_samples())
     res = metric.evaluate(3)
     assert res['wsol/MaxBoxAcc@IoU0.3'] == pytest.approx(100.0)
@@ -93,7 +99,7 @@ def test_eval_size_rescales_inclusive_boxes_and_masks():
     assert res['wsol/Top-1_Loc'] == pytest.approx(100 / 3)
     # masks are resized with nearest neighbour: a 1 x 4 problem evaluated at 2 x 8 gives the same PxAP
     cam = np.array([[0.0, 0.2, 0.6, 1.0]])
-    pxap = WSOLMetric(thresholds=[0.0, 0.5, 0.8], eval_size=(2, 8), interpolation='nearest')
+    pxap = WSOLMetric(thresholds=[0.0, 0.5, 0.8], eval_size=(2, 8), interpolation='nearest', protocol='legacy')
     pxap.process(None, [dict(pred_cam=cam, ori_shape=(1, 4), gt_mask=np.array([[0, 1, 0, 1]], dtype=np.uint8))])
     assert pxap.evaluate(1)['wsol/PxAP'] == pytest.approx(75.0)
 
@@ -107,7 +113,7 @@ def test_registered_in_both_libraries():
 
 
 def test_contract_errors_masks_and_skipping():
-    metric = WSOLMetric(thresholds=TAUS)
+    metric = WSOLMetric(thresholds=TAUS, protocol='legacy')
     with pytest.raises(KeyError, match='pred_cam'):
         metric.process(None, [dict(ori_shape=(10, 10), gt_bboxes=[[0, 0, 9, 9]])])
     with pytest.raises(KeyError, match='ori_shape'):
@@ -121,7 +127,7 @@ def test_contract_errors_masks_and_skipping():
     with pytest.raises(ValueError, match='gt_label'):
         metric.process(None, [dict(pred_cam=np.zeros((3, 4, 4)), ori_shape=(4, 4), gt_bboxes=[[0, 0, 1, 1]])])
 
-    skip = WSOLMetric(thresholds=[0.0, 0.5, 0.8], empty_gt='skip')
+    skip = WSOLMetric(thresholds=[0.0, 0.5, 0.8], empty_gt='skip', protocol='legacy')
     cam = np.array([[0.0, 0.2, 0.6, 1.0]])
     skip.process(None, [
         dict(pred_cam=cam, ori_shape=(1, 4), gt_mask=np.array([[0, 1, 0, 1]])),  # masks only -> PxAP
@@ -296,7 +302,8 @@ def test_metric_matches_slow_reference(seed):
     samples = random_samples(seed)
     ref = reference(samples, list(taus), iou_thrs, buckets)
     for multi in (False, True):
-        metric = WSOLMetric(multi_contour=multi, size_buckets=buckets, return_curves=True, prefix='r')
+        metric = WSOLMetric(multi_contour=multi, size_buckets=buckets, return_curves=True, prefix='r',
+                            protocol='legacy')
         metric.process(None, to_data_samples(samples))
         got = metric.evaluate(len(samples))
         expected = ref[multi]
@@ -307,3 +314,50 @@ def test_metric_matches_slow_reference(seed):
         assert 0 < expected['MaxBoxAccV2'] < 100
         assert len({expected[f'best_tau@IoU{d}'] for d in iou_thrs}) > 1
     assert any(ref[True][f'curve/BoxAcc@IoU{d}'] != ref[False][f'curve/BoxAcc@IoU{d}'] for d in iou_thrs)
+
+
+# ------------------------------------------------------------------------------- reference protocol
+
+
+def test_reference_defaults_and_hand_values_at_the_original_size():
+    metric = WSOLMetric()
+    assert (metric.protocol, metric.eval_size, metric.thresholds.size, metric.interpolation) == ('reference',
+                                                                                                 (224, 224), 1000,
+                                                                                                 'bicubic')
+    # at the CAM's own size the pyramid's reference boxes are [1,1,9,9], [2,2,8,8], [3,3,7,7], [4,4,6,6] and
+    # [0,0,0,0] (see test_localization_metrics.test_reference_pyramid_by_hand)
+    metric = WSOLMetric(thresholds=TAUS, eval_size='original', return_curves=True,
+                        size_buckets=dict(medium=(0.1, 0.3), large=(0.3, 1.0)))
+    metric.process(None, pyramid_samples())
+    res = metric.evaluate(3)
+    assert res['wsol/MaxBoxAcc'] == pytest.approx(200 / 3) and res['wsol/best_tau'] == 0.0
+    assert res['wsol/MaxBoxAccV2'] == pytest.approx((100 + 200 / 3 + 200 / 3) / 3)
+    assert res['wsol/best_tau@IoU0.3'] == 0.25
+    np.testing.assert_allclose(res['wsol/curve/BoxAcc@IoU0.7'], [200 / 3, 100 / 3, 0, 0, 0])
+    # top-1 flags F, T, T; at tau* = 0 images 1 and 3 are localised -> only image 3 counts
+    assert res['wsol/GT-known_Loc'] == pytest.approx(200 / 3) and res['wsol/Top-1_Loc'] == pytest.approx(100 / 3)
+    # the medium image ([3,3,6,6]) alone peaks at tau .5 (IoU .64) but misses at the global tau* = 0
+    assert res['wsol/medium/MaxBoxAccV2'] == pytest.approx((100 + 100 + 0) / 3)
+    assert res['wsol/medium/GT-known_Loc'] == 0.0 and res['wsol/large/GT-known_Loc'] == 100.0
+
+
+def test_reference_resizes_gt_boxes_with_truncation():
+    # a 10 x 10 image; at 224 x 224 the GT [4,4,5,5] becomes [int(4 * 22.4), ..., int(5 * 22.4)] =
+    # [89, 89, 112, 112]: 24 x 24 = 576 px, area fraction 576 / 224**2 = 0.01148 (the legacy extent rule would
+    # give [89.6, 89.6, 134.4, 134.4], 45.8**2 px, 0.0418), which the size buckets reveal
+    cam = np.zeros((10, 10))
+    cam[4:6, 4:6] = 1.0
+    sample = dict(pred_cam=cam, ori_shape=(10, 10), gt_bboxes=np.array([[4, 4, 5, 5]]))
+    buckets = dict(truncated=(0.0114, 0.0115), extent=(0.0417, 0.0419))
+    metric = WSOLMetric(thresholds=[0.5], size_buckets=buckets)
+    metric.process(None, [sample])
+    res = metric.evaluate(1)
+    assert res['wsol/truncated/num_samples'] == 1 and res['wsol/extent/num_samples'] == 0
+    legacy = WSOLMetric(thresholds=[0.5], size_buckets=buckets, eval_size=(224, 224), protocol='legacy')
+    legacy.process(None, [sample])
+    res = legacy.evaluate(1)
+    assert res['wsol/truncated/num_samples'] == 0 and res['wsol/extent/num_samples'] == 1
+    with pytest.raises(ValueError, match='non-negative'):
+        metric.process(None, [dict(sample, gt_bboxes=np.array([[-2, 4, 5, 5]]))])
+    with pytest.raises(ValueError, match='eval_size'):
+        WSOLMetric(eval_size='ori_shape')
