@@ -74,7 +74,7 @@ from mmengine.evaluator import BaseMetric
 from mmengine.logging import MMLogger
 
 from scalenet_mm.registry import register_metric
-from scalenet_mm.utils.box_geometry import box_area, clip_boxes, resize_boxes
+from scalenet_mm.utils.box_geometry import box_area, clip_boxes
 from scalenet_mm.wsol.boxes import REFERENCE_EVAL_SIZE, _to_numpy, check_protocol
 from scalenet_mm.wsol.localization_metrics import (BoxAccumulator, PxAPAccumulator, check_gt_boxes,
                                                    default_threshold_step)
@@ -272,10 +272,8 @@ class WSOLMetric(BaseMetric):
             gt = check_gt_boxes(boxes).copy()
             if self.gt_bbox_format == 'exclusive':
                 gt[:, 2:] -= 1
-            gt = check_gt_boxes(gt, self.protocol)
-            if self.eval_size is not None:
-                method = 'truncate' if self.protocol == 'reference' else 'extent'
-                gt = resize_boxes(gt, (ori_h, ori_w), (height, width), method)
+            if self.eval_size is not None:  # the protocol's GT resizing rule
+                gt = self._box_acc.resize_gt(gt, (ori_h, ori_w), (height, width))
             ious = self._box_acc.image_ious(cam, gt, (height, width))
             hits = self._box_acc.hits_from_ious(ious)  # (2, D, T)
             result['hits'] = np.packbits(hits, axis=-1)

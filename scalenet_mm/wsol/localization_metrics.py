@@ -32,7 +32,7 @@ from typing import Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from scalenet_mm.utils.box_geometry import box_iou, check_xyxy
+from scalenet_mm.utils.box_geometry import box_iou, check_xyxy, resize_boxes
 from .boxes import (REFERENCE_THRESHOLD_STEP, _check_thresholds, _to_numpy, box_groups, check_protocol,
                     default_interpolation, make_thresholds, prepare_cam)
 
@@ -169,8 +169,8 @@ class BoxAccumulator:
     Example::
 
         acc = BoxAccumulator()                      # reference protocol, grid step 0.001
-        for cam, boxes, ok in data:                 # boxes already at 224 x 224 (see resize_boxes)
-            acc.update(cam, boxes, (224, 224), correct_top1=ok)
+        for cam, boxes, (h, w), ok in data:         # GT boxes in original-image pixels
+            acc.update(cam, boxes, (224, 224), correct_top1=ok, ori_size=(h, w))
         res = acc.compute()                         # res['MaxBoxAcc'], res['MaxBoxAccV2'], ...
         sel = acc.compute(fixed_tau=0.23)           # box accuracy at a tau chosen on another split
     """
@@ -214,9 +214,28 @@ class BoxAccumulator:
     def num_samples(self) -> int:
         return self._num
 
-    def image_ious(self, cam, gt_boxes, image_size: Optional[Sequence[int]] = None) -> np.ndarray:
+    def resize_gt(self, gt_boxes, ori_size: Sequence[int], image_size: Sequence[int]) -> np.ndarray:
+        """GT boxes from ``ori_size`` pixels to the evaluation size ``image_size`` (both ``(H, W)``) with the
+        protocol's rule: ``reference`` truncates every scaled coordinate (the reference's ``resize_bbox``),
+        ``legacy`` scales inclusive pixel extents (see :func:`~scalenet_mm.utils.box_geometry.resize_boxes`)."""
+        gt = check_gt_boxes(gt_boxes, self.protocol)
+        return resize_boxes(gt, ori_size, image_size, 'truncate' if self.protocol == 'reference' else 'extent')
+
+    def image_ious(self,
+                   cam,
+                   gt_boxes,
+                   image_size: Optional[Sequence[int]] = None,
+                   ori_size: Optional[Sequence[int]] = None) -> np.ndarray:
         """``(2, T)`` best IoU per threshold for one image (nothing is accumulated): row 0 with the rule of
-        ``MaxBoxAcc``, row 1 with the rule of ``MaxBoxAccV2`` (equal rows when the rules are equal)."""
+        ``MaxBoxAcc``, row 1 with the rule of ``MaxBoxAccV2`` (equal rows when the rules are equal).
+
+        With ``ori_size`` the GT boxes are in ``ori_size`` pixels and are resized to ``image_size`` first
+        (:meth:`resize_gt`), e.g. ``image_ious(cam, boxes, (224, 224), ori_size=(h, w))`` for the reference.
+        """
+        if ori_size is not None:
+            if image_size is None:
+                raise ValueError('ori_size needs image_size, the evaluation size the GT boxes are resized to')
+            gt_boxes = self.resize_gt(gt_boxes, ori_size, image_size)
         both = image_ious(cam, gt_boxes, self.thresholds, image_size, self.contour_mode, self.interpolation,
                           self.protocol)
         return both[[int(rule) for rule in self.contour_rules]]
@@ -248,21 +267,25 @@ class BoxAccumulator:
                cam,
                gt_boxes,
                image_size: Optional[Sequence[int]] = None,
-               correct_top1=None) -> np.ndarray:
+               correct_top1=None,
+               ori_size: Optional[Sequence[int]] = None) -> np.ndarray:
         """Add one image.
 
         Args:
             cam: ``(H', W')`` CAM of the ground-truth class (raw scores are fine).
-            gt_boxes: ``(M, 4)`` inclusive GT boxes in ``image_size`` coordinates (for the reference protocol,
-                resized to 224 x 224 with :func:`scalenet_mm.utils.box_geometry.resize_boxes`).
-            image_size: ``(H, W)`` evaluation size; ``None`` = the CAM's size.
+            gt_boxes: ``(M, 4)`` inclusive GT boxes in ``image_size`` coordinates, or in ``ori_size``
+                coordinates when ``ori_size`` is given.
+            image_size: ``(H, W)`` evaluation size (the reference's is
+                :data:`~scalenet_mm.wsol.boxes.REFERENCE_EVAL_SIZE`); ``None`` = the CAM's size.
             correct_top1: whether the top-1 prediction is the GT class; ``None`` if unknown (then
                 ``Top-1_Loc`` is not reported).
+            ori_size: ``(H, W)`` of the original image the GT boxes refer to; they are resized to
+                ``image_size`` with the protocol's rule (:meth:`resize_gt`).
 
         Returns:
             The image's ``(2, T)`` best IoU per threshold (see :meth:`image_ious`).
         """
-        ious = self.image_ious(cam, gt_boxes, image_size)
+        ious = self.image_ious(cam, gt_boxes, image_size, ori_size)
         self.add_hits(self.hits_from_ious(ious), correct_top1)
         return ious
 

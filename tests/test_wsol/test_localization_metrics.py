@@ -274,3 +274,16 @@ def test_reference_pxap_by_hand():
     assert coarse.compute()['PxAP'] == pytest.approx(75.0)
     with pytest.raises(ValueError, match='below'):
         PxAPAccumulator([0.5, 1.0])
+
+
+def test_gt_boxes_in_original_pixels_are_resized_by_the_protocol_rule():
+    cam = pyramid()
+    # [3,3,6,6] of a 10 x 10 image at 224 x 224: truncation gives [67, 67, 134, 134] (reference),
+    # inclusive extents [67.2, 67.2, 155.8, 155.8] (legacy)
+    for protocol, resized in (('reference', [67, 67, 134, 134]), ('legacy', [67.2, 67.2, 155.8, 155.8])):
+        acc = BoxAccumulator(TAUS, protocol=protocol)
+        np.testing.assert_allclose(acc.resize_gt([3, 3, 6, 6], (10, 10), (224, 224)), [resized])
+        np.testing.assert_allclose(acc.image_ious(cam, [3, 3, 6, 6], (224, 224), ori_size=(10, 10)),
+                                   acc.image_ious(cam, [resized], (224, 224)), rtol=1e-12)
+    with pytest.raises(ValueError, match='image_size'):
+        acc.update(cam, [3, 3, 6, 6], ori_size=(10, 10))
