@@ -412,7 +412,8 @@ class PxAPAccumulator:
     """Pixel average precision (PxAP) over a data set with GT masks.
 
     Pixel counts are pooled over all images for every threshold. ``reference`` (the reference
-    ``MaskEvaluator``): with the ascending grid extended by 1.0 and 2.0 (``tau_0 < ... < tau_{T+1}``) and
+    ``MaskEvaluator``): with the ascending grid (its values below 1) extended by 1.0 and 2.0
+    (``tau_0 < ... < tau_{T+1}``) and
     ``TP_t`` / ``FP_t`` the object / background pixels with ``score >= tau_t``, ``R_t = TP_t / TP_0``,
     ``P_t = TP_t / (TP_t + FP_t)``, ``PxAP = 100 * sum_{t <= T} P_t (R_t - R_{t+1})`` over the ``t`` with a
     prediction. ``legacy``: the grid alone, ``R_t = TP_t / P`` (all object pixels), ``P_t = 1`` without a
@@ -432,11 +433,13 @@ class PxAPAccumulator:
                  protocol: str = 'reference'):
         self.protocol = check_protocol(protocol)
         self.thresholds = resolve_thresholds(thresholds, default_threshold_step(protocol))
-        if protocol == 'reference' and self.thresholds[-1] >= 1.0:
-            raise ValueError('the reference PxAP adds the thresholds 1.0 and 2.0 itself: the grid must lie below '
-                             f'1, got a maximum of {self.thresholds[-1]}')
-        self._count_thresholds = (np.append(self.thresholds, [1.0, 2.0])
-                                  if protocol == 'reference' else self.thresholds)
+        if protocol == 'reference':  # the reference appends the edges 1.0 and 2.0 to its grid (all below 1)
+            below_one = self.thresholds[self.thresholds < 1.0]
+            if below_one.size == 0:
+                raise ValueError(f'the reference PxAP needs thresholds below 1, got {self.thresholds.tolist()}')
+            self._count_thresholds = np.append(below_one, [1.0, 2.0])
+        else:
+            self._count_thresholds = self.thresholds
         self.ignore_index = ignore_index
         self.interpolation = default_interpolation(protocol, interpolation)
         self.reset()

@@ -272,8 +272,12 @@ def test_reference_pxap_by_hand():
     coarse.update(cam, mask)
     # (1, 0) at 1.0 (P 1, R .5), (1, 1) at .5 (P .5), (2, 2) at 0 (P .5, R 1) -> .5 + .25: the 1.0 point counts
     assert coarse.compute()['PxAP'] == pytest.approx(75.0)
-    with pytest.raises(ValueError, match='below'):
-        PxAPAccumulator([0.5, 1.0])
+    # grid values from 1 up are the reference's own 1.0 / 2.0 points
+    same = PxAPAccumulator([0.0, 0.5, 1.0, 1.5])
+    same.update(cam, mask)
+    assert same.compute()['PxAP'] == pytest.approx(75.0) and same.compute()['curves']['tau'] == [0, 0.5, 1, 2]
+    with pytest.raises(ValueError, match='below 1'):
+        PxAPAccumulator([1.0, 1.5])
 
 
 def test_gt_boxes_in_original_pixels_are_resized_by_the_protocol_rule():
