@@ -10,7 +10,9 @@ Expected layout (the official ``CUB_200_2011.tgz``; ``segmentations.tgz`` extrac
     <data_root>/classes.txt              # <class_id> <NNN.class_name>
     <data_root>/../segmentations/<NNN.class_name>/<file>.png   # optional (or <data_root>/segmentations)
 
-``data_root`` may be the ``CUB_200_2011`` folder or its parent. Each sample has ``img_path``,
+``data_root`` may be the ``CUB_200_2011`` folder or its parent. ``split='selection'`` reads the box-labelled
+selection split of generated data (:mod:`scalenet_mm.datasets.layouts`): a second CUB tree next to the first,
+``<CUB root>_selection``, whose images are all flagged ``is_training_image = 0``. Each sample has ``img_path``,
 ``gt_label`` (0-based: ``class_id - 1``), ``gt_bboxes`` (float32 (1, 4) ``[x0, y0, x1, y1]`` in
 0-based inclusive pixels: ``x0 = x``, ``x1 = x + width - 1``, same for y), ``gt_bboxes_labels``,
 ``img_id`` (the CUB image id) and, when the mask exists, ``mask_path``.
@@ -23,7 +25,7 @@ from mmpretrain.datasets import BaseDataset
 
 from scalenet_mm.registry import register_dataset
 
-__all__ = ['CUBWithBoxes']
+__all__ = ['CUBWithBoxes', 'resolve_cub_selection_root']
 
 _LAYOUT = ('the CUB-200-2011 layout: <data_root>/{images/, images.txt, image_class_labels.txt, '
            'train_test_split.txt, bounding_boxes.txt, classes.txt} with data_root the '
@@ -69,6 +71,16 @@ def resolve_cub_root(data_root: str) -> str:
                             f'(nor {osp.join(nested, "images.txt")}). Expected {_LAYOUT}.')
 
 
+def resolve_cub_selection_root(root: str) -> str:
+    """The selection-split tree ``<CUB root>_selection`` of a generated data set."""
+    sel = osp.normpath(root) + '_selection'
+    if not osp.isfile(osp.join(sel, 'images.txt')):
+        raise FileNotFoundError(f'CUB selection split not found: {osp.join(sel, "images.txt")}. The selection split '
+                                f'is a second CUB tree next to {root}; generated data sets have one '
+                                '(python tools/make_demo_data.py --variant v2).')
+    return sel
+
+
 def read_cub_classes(path: str) -> Tuple[str, ...]:
     """Class names from ``classes.txt`` (``<id> <NNN.name>``), without the ``NNN.`` prefix."""
     table = _read_table(path, 1, 'class names')
@@ -89,7 +101,8 @@ class CUBWithBoxes(BaseDataset):
 
     Args:
         data_root: the ``CUB_200_2011`` directory, or its parent.
-        split: ``'train'`` (``is_training_image == 1``) or ``'test'``.
+        split: ``'train'`` (``is_training_image == 1``), ``'test'``, or ``'selection'`` (the selection tree,
+            see the module docstring).
         data_prefix: image folder relative to the CUB root. Defaults to ``'images'``.
         seg_dir: segmentation folder (``<class_dir>/<stem>.png``). ``None``: use
             ``<root>/segmentations`` or ``<root>/../segmentations`` if one exists; ``''``/``False``:
@@ -111,10 +124,12 @@ class CUBWithBoxes(BaseDataset):
                  metainfo: Optional[dict] = None,
                  classes: Union[str, Sequence[str], None] = None,
                  **kwargs):
-        if split not in ('train', 'test'):
-            raise ValueError(f"split must be 'train' or 'test', got {split!r}")
+        if split not in ('train', 'test', 'selection'):
+            raise ValueError(f"split must be 'train', 'test' or 'selection', got {split!r}")
         self.split = split
         root = resolve_cub_root(data_root)
+        if split == 'selection':
+            root = resolve_cub_selection_root(root)
         for name in _REQUIRED:
             if not osp.isfile(osp.join(root, name)):
                 raise FileNotFoundError(f'CUB file not found: {osp.join(root, name)}. '
@@ -123,7 +138,7 @@ class CUBWithBoxes(BaseDataset):
             metainfo = {'classes': read_cub_classes(osp.join(root, 'classes.txt')), **(metainfo or {})}
         self.seg_dir = self._resolve_seg_dir(root, seg_dir) if with_mask else None
         if test_mode is None:
-            test_mode = split == 'test'
+            test_mode = split != 'train'
         super().__init__(
             ann_file='images.txt',
             metainfo=metainfo,

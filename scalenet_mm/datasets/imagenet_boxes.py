@@ -71,7 +71,8 @@ class ImageNetWithBoxes(CustomDataset):
 
     Args:
         data_root: root of the layout above.
-        split: ``'train'``, ``'val'`` or ``''``. With a split, missing arguments default to
+        split: ``'train'``, ``'val'``, ``'selection'`` (the box-labelled selection split of generated data) or
+            ``''``. With a split, missing arguments default to
             ``data_prefix=split``, ``ann_file='meta/<split>.txt'`` (if it exists; else the class
             folders are scanned), ``bbox_dir='<split>_boxes'`` and ``classes='meta/classes.txt'``
             (if it exists).
@@ -99,8 +100,8 @@ class ImageNetWithBoxes(CustomDataset):
                  classes: Union[str, Sequence[str], None] = None,
                  lazy_init: bool = False,
                  **kwargs):
-        if split not in ('', 'train', 'val'):
-            raise ValueError(f"split must be 'train', 'val' or '', got {split!r}")
+        if split not in ('', 'train', 'val', 'selection'):
+            raise ValueError(f"split must be 'train', 'val', 'selection' or '', got {split!r}")
         if missing_boxes not in ('error', 'empty', 'skip'):
             raise ValueError(f"missing_boxes must be 'error', 'empty' or 'skip', got {missing_boxes!r}")
         self.split = split

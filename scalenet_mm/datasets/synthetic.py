@@ -1,68 +1,42 @@
-"""Deterministic generator of a small labelled shape data set, written in standard on-disk layouts.
+"""The ``legacy`` synthetic shape data (frozen) and :func:`generate_dataset`, the entry point of every generated
+data set of ``scalenet_mm``.
 
-The data set is the default, download-free data of ``scalenet_mm``: every image holds one object
-(single-object mode) or 1-4 objects (multi-object mode) of :data:`CLASSES`, each class being a
-distinct *shape* with a distinct *texture*, over a cluttered background (random two-colour gradient,
-Gaussian noise, thin distractor strokes and small blobs that are not objects). Object sizes cover
-a wide range of scales: the object side (the larger side of its box) is drawn log-uniformly between
-``8 %`` and ``80 %`` of the image side.
+Variants of :func:`generate_dataset`:
 
-Annotation conventions
-----------------------
-* ``bbox`` = ``[x0, y0, x1, y1]`` in **0-based inclusive pixel coordinates**: the object's mask has
-  at least one pixel in column ``x0``, row ``y0``, column ``x1`` and row ``y1`` and none outside;
-  boxes are computed from the drawn binary mask, so they are exact.
-* ``area_fraction`` = number of mask pixels / (H * W); ``side_fraction`` = max(box w, box h) / S.
-* In multi-object mode objects never overlap (their boxes are at least one pixel apart), so every
-  mask is the full, unoccluded object. The *primary* object (largest mask) gives the image-level
-  label used by the classification layouts (ImageNet folders, CUB).
+* ``'legacy'`` -- the first embedded data set, kept **frozen** (same parameters, same bytes) so that old
+  results can be reproduced and so that the no-learning gate has a data set it must reject: every image holds
+  one object (single-object mode) or 1-4 objects (multi-object mode) of :data:`CLASSES`, each class a distinct
+  *shape* with a distinct *texture*, in a vivid colour, over a dull two-colour gradient with thin distractor
+  strokes and small blobs. Object sides are log-uniform between 8 % and 80 % of the image side. Objects never
+  overlap. It is a saliency task: a colour-saturation map localises the objects without any learning
+  (:mod:`scalenet_mm.wsol.gates`).
+* ``'v2'`` / ``'v2-digits'`` -- localisation benchmark v2 (shape-only classes, same-appearance distractors,
+  photo and texture backgrounds, a selection split), see :mod:`scalenet_mm.datasets.localization_benchmark`.
 
-Layouts written by :func:`generate_dataset` (``train`` samples -> train split, ``test`` samples ->
-val/test split; the same pixels in every layout)::
-
-    <root>/imagenet/train/<class_name>/train_00000.png
-    <root>/imagenet/val/<class_name>/test_00000.png
-    <root>/imagenet/meta/{train.txt,val.txt,classes.txt}    # "<class_name>/<file> <label>" lines
-    <root>/imagenet/{train_boxes,val_boxes}/<stem>.xml       # Pascal-VOC boxes, 1-based inclusive
-    <root>/cub/CUB_200_2011/images/<NNN.class_name>/<file>.jpg
-    <root>/cub/CUB_200_2011/{images.txt,image_class_labels.txt,train_test_split.txt,
-                             bounding_boxes.txt,classes.txt}
-    <root>/cub/segmentations/<NNN.class_name>/<stem>.png     # primary-object mask, 0/255
-    <root>/coco/{train2017,val2017}/<file>.jpg
-    <root>/coco/annotations/{instances_train2017.json,instances_val2017.json}
-    <root>/synthetic_meta.json                               # parameters, classes, all objects
-
-CUB ``bounding_boxes.txt`` holds ``<id> <x> <y> <width> <height>`` with ``x = x0`` and
-``width = x1 - x0 + 1``; COCO ``bbox`` is ``[x0, y0, x1 - x0 + 1, y1 - y0 + 1]`` (what
-``pycocotools.mask.toBbox`` returns for the mask), ``area`` the mask pixel count and
-``segmentation`` an uncompressed RLE (column-major, as pycocotools expects).
-
-Each layout directory gets a ``.complete`` marker holding the hash of the generation parameters;
-when all requested layouts carry a marker with the current hash, :func:`generate_dataset` skips
-the work. PNG and JPEG encodings are deterministic, so the same parameters give identical bytes.
+Annotation conventions: :mod:`scalenet_mm.datasets.annotations`; on-disk layouts (ImageNet folders,
+CUB-200-2011, COCO): :mod:`scalenet_mm.datasets.layouts`; the ``.complete`` markers that make a second call with
+the same parameters a no-op: :mod:`scalenet_mm.datasets.generation_cache`. Next to the layouts,
+``<root>/synthetic_meta.json`` records the parameters, the classes and every object.
 """
-import hashlib
-import json
 import math
-import os
-import os.path as osp
-import shutil
 import sys
 import time
-from dataclasses import dataclass, field
-from typing import Dict, Iterable, List, Optional, Sequence, Tuple
-from xml.sax.saxutils import escape
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 from PIL import Image, ImageDraw
 
+from .annotations import BoxedObject, BoxedSample, mask_to_bbox, mask_to_coco_rle
+from .generation_cache import GenerationCache, params_hash
+from .layouts import LAYOUT_WRITERS, LAYOUTS
+
 __all__ = [
-    'CLASSES', 'LAYOUTS', 'GENERATOR_VERSION', 'SyntheticObject', 'SyntheticSample', 'render_sample',
+    'CLASSES', 'LAYOUTS', 'VARIANTS', 'GENERATOR_VERSION', 'SyntheticObject', 'SyntheticSample', 'render_sample',
     'generate_samples', 'generate_dataset', 'mask_to_bbox', 'mask_to_coco_rle', 'params_hash'
 ]
 
-#: Object classes: (name, shape, texture), sorted by name so that the label of a class is the same
-#: whether it comes from an annotation file or from sorted class folders (mmpretrain's
+#: Object classes of the legacy variant: (name, shape, texture), sorted by name so that the label of a class is
+#: the same whether it comes from an annotation file or from sorted class folders (mmpretrain's
 #: ``CustomDataset`` scan). Classes differ in shape, and all but ring/star (plain colour) in texture.
 CLASS_SPECS: Tuple[Tuple[str, str, str], ...] = (
     ('checker_blob', 'blob', 'checker'),
@@ -75,55 +49,25 @@ CLASS_SPECS: Tuple[Tuple[str, str, str], ...] = (
     ('triangle', 'triangle', 'grain'),
 )
 CLASSES: Tuple[str, ...] = tuple(spec[0] for spec in CLASS_SPECS)
-LAYOUTS: Tuple[str, ...] = ('imagenet', 'cub', 'coco')
-#: Bump when the rendering changes, so that cached data sets are regenerated.
+VARIANTS: Tuple[str, ...] = ('legacy', 'v2', 'v2-digits')
+#: Version of the legacy renderer; it is frozen, so this never changes.
 GENERATOR_VERSION = 1
 
 MIN_SIDE_FRACTION = 0.08
 MAX_SIDE_FRACTION = 0.80
 _SPLIT_CODES = {'train': 0, 'test': 1}
-_MARKER = '.complete'
-_IN_PROGRESS = '.generating'
 
 
-@dataclass
-class SyntheticObject:
-    """One object of a sample. ``bbox`` is 0-based inclusive ``[x0, y0, x1, y1]``."""
-    label: int
-    bbox: Tuple[int, int, int, int]
-    mask: np.ndarray  # (H, W) bool
-    area_fraction: float
-    side_fraction: float
+class SyntheticObject(BoxedObject):
+    """One object of a legacy sample. ``bbox`` is 0-based inclusive ``[x0, y0, x1, y1]``."""
 
     @property
     def name(self) -> str:
         return CLASSES[self.label]
 
-    @property
-    def area(self) -> int:
-        return int(self.mask.sum())
 
-
-@dataclass
-class SyntheticSample:
-    """One image (H, W, 3 uint8 RGB) with its objects; ``objects[primary]`` is the largest."""
-    split: str
-    index: int
-    image: np.ndarray
-    objects: List[SyntheticObject] = field(default_factory=list)
-
-    @property
-    def stem(self) -> str:
-        return f'{self.split}_{self.index:05d}'
-
-    @property
-    def primary(self) -> int:
-        return int(np.argmax([obj.area for obj in self.objects]))
-
-    @property
-    def label(self) -> int:
-        """Image-level label: the class of the largest object."""
-        return self.objects[self.primary].label
+class SyntheticSample(BoxedSample):
+    """One legacy image (H, W, 3 uint8 RGB) with its objects; ``objects[primary]`` is the largest."""
 
 
 # --------------------------------------------------------------------------------------------------
@@ -268,15 +212,6 @@ def _texture(rng: np.random.Generator, texture: str, grid, cx: float, cy: float,
     return np.where(sel[..., None], c1[None, None], c2[None, None])
 
 
-def mask_to_bbox(mask: np.ndarray) -> Tuple[int, int, int, int]:
-    """0-based inclusive ``(x0, y0, x1, y1)`` extent of a non-empty binary mask."""
-    cols = np.flatnonzero(mask.any(axis=0))
-    rows = np.flatnonzero(mask.any(axis=1))
-    if cols.size == 0:
-        raise ValueError('empty mask has no bounding box')
-    return int(cols[0]), int(rows[0]), int(cols[-1]), int(rows[-1])
-
-
 def _sample_side(rng: np.random.Generator, lo: float, hi: float) -> float:
     return float(math.exp(rng.uniform(math.log(lo), math.log(hi))))
 
@@ -353,54 +288,19 @@ def render_sample(rng: np.random.Generator, image_size: int = 64, multi_object: 
     return SyntheticSample(split=split, index=index, image=image, objects=objects)
 
 
-class _Progress:
-    """Coarse progress report (about 20 updates): mmengine's ProgressBar, else tqdm, else prints."""
-
-    def __init__(self, total: int, desc: str, enabled: bool = True):
-        self.total, self.desc, self.done, self.pending = total, desc, 0, 0
-        self.step = max(total // 20, 1)
-        self.bar = self.kind = None
-        if not enabled or total <= 0:
-            return
-        print(f'[scalenet_mm] {desc}: {total} images', flush=True)
-        try:
-            from mmengine.utils import ProgressBar
-            self.bar, self.kind = ProgressBar(total), 'mmengine'
-            return
-        except Exception:  # pragma: no cover - depends on the environment
-            pass
-        try:
-            from tqdm import tqdm
-            self.bar, self.kind = tqdm(total=total, desc=desc), 'tqdm'
-        except Exception:  # pragma: no cover
-            self.kind = 'print'
-
-    def update(self) -> None:
-        if self.kind is None:
-            return
-        self.pending += 1
-        self.done += 1
-        if self.pending >= self.step or self.done == self.total:
-            if self.kind == 'mmengine':
-                self.bar.update(self.pending)
-            elif self.kind == 'tqdm':
-                self.bar.update(self.pending)
-            else:
-                print(f'{self.desc}: {self.done}/{self.total}', flush=True)
-            self.pending = 0
-
-    def close(self) -> None:
-        if self.kind == 'mmengine':
-            sys.stdout.write('\n')
-            sys.stdout.flush()
-        elif self.kind == 'tqdm':
-            self.bar.close()
+def progress_bar(total: int, desc: str, enabled: bool):
+    """mmengine's progress bar for ``total`` items, or ``None`` when disabled or empty."""
+    if not enabled or total <= 0:
+        return None
+    from mmengine.utils import ProgressBar
+    print(f'[scalenet_mm] {desc}: {total} images', flush=True)
+    return ProgressBar(total, file=sys.stdout)  # the current stdout (its default is bound at import)
 
 
 def generate_samples(num: int, image_size: int = 64, multi_object: bool = False, seed: int = 0,
                      split: str = 'train', labels: Optional[Sequence[int]] = None,
                      progress: bool = False) -> List[SyntheticSample]:
-    """Render ``num`` samples of ``split``; deterministic in (seed, split, index).
+    """Render ``num`` legacy samples of ``split``; deterministic in (seed, split, index).
 
     In single-object mode the classes are balanced (a seeded permutation of ``i % num_classes``)
     unless ``labels`` (one class per sample) is given.
@@ -416,207 +316,25 @@ def generate_samples(num: int, image_size: int = 64, multi_object: bool = False,
     if labels is not None and len(labels) != num:
         raise ValueError(f'got {len(labels)} labels for {num} samples')
     samples = []
-    bar = _Progress(num, f'rendering {split}', enabled=progress)
+    bar = progress_bar(num, f'rendering {split}', progress)
     for i in range(num):
         rng = np.random.default_rng([int(seed), code, i])
         lab = None if labels is None else [int(labels[i])]
         samples.append(render_sample(rng, image_size, multi_object, labels=lab, split=split, index=i))
-        bar.update()
-    bar.close()
+        if bar is not None:
+            bar.update()
+    if bar is not None:
+        print(flush=True)
     return samples
 
 
-# --------------------------------------------------------------------------------------------------
-# Encoders
-# --------------------------------------------------------------------------------------------------
-def mask_to_coco_rle(mask: np.ndarray) -> Dict:
-    """Uncompressed COCO RLE of a binary mask: column-major run lengths starting with zeros."""
-    h, w = mask.shape
-    flat = np.asarray(mask, dtype=bool).flatten(order='F').astype(np.int8)
-    change = np.flatnonzero(np.diff(flat)) + 1
-    bounds = np.concatenate([[0], change, [flat.size]])
-    counts = np.diff(bounds).tolist()
-    if flat[0]:
-        counts = [0] + counts
-    return {'size': [int(h), int(w)], 'counts': [int(c) for c in counts]}
-
-
-def _voc_xml(filename: str, folder: str, size: int, objects: Iterable[SyntheticObject]) -> str:
-    """Pascal-VOC / ImageNet-style annotation. Coordinates are 1-based inclusive (VOC)."""
-    parts = [
-        '<annotation>', f'\t<folder>{escape(folder)}</folder>', f'\t<filename>{escape(filename)}</filename>',
-        '\t<source>\n\t\t<database>scalenet_mm synthetic</database>\n\t</source>',
-        f'\t<size>\n\t\t<width>{size}</width>\n\t\t<height>{size}</height>\n\t\t<depth>3</depth>\n\t</size>',
-        '\t<segmented>0</segmented>'
-    ]
-    for obj in objects:
-        x0, y0, x1, y1 = obj.bbox
-        parts.append('\t<object>\n'
-                     f'\t\t<name>{escape(obj.name)}</name>\n'
-                     '\t\t<pose>Unspecified</pose>\n\t\t<truncated>0</truncated>\n'
-                     '\t\t<difficult>0</difficult>\n'
-                     '\t\t<bndbox>\n'
-                     f'\t\t\t<xmin>{x0 + 1}</xmin>\n\t\t\t<ymin>{y0 + 1}</ymin>\n'
-                     f'\t\t\t<xmax>{x1 + 1}</xmax>\n\t\t\t<ymax>{y1 + 1}</ymax>\n'
-                     '\t\t</bndbox>\n\t</object>')
-    parts.append('</annotation>\n')
-    return '\n'.join(parts)
-
-
-def _write_text(path: str, lines: Iterable[str]) -> None:
-    with open(path, 'w', encoding='utf-8') as f:
-        for line in lines:
-            f.write(line + '\n')
-
-
-def _save_jpeg(pil: Image.Image, path: str) -> None:
-    pil.save(path, format='JPEG', quality=95, subsampling=0)
-
-
-# --------------------------------------------------------------------------------------------------
-# Layout writers: each gets {'train': [...], 'test': [...]} and the layout directory
-# --------------------------------------------------------------------------------------------------
-def _write_imagenet(out: str, splits: Dict[str, List[SyntheticSample]], size: int, pils) -> Dict:
-    os.makedirs(osp.join(out, 'meta'), exist_ok=True)
-    _write_text(osp.join(out, 'meta', 'classes.txt'), CLASSES)
-    paths = {}
-    for split, folder in (('train', 'train'), ('test', 'val')):
-        box_dir = osp.join(out, f'{folder}_boxes')
-        os.makedirs(box_dir, exist_ok=True)
-        for name in CLASSES:
-            os.makedirs(osp.join(out, folder, name), exist_ok=True)
-        lines = []
-        for s in splits[split]:
-            rel = f'{CLASSES[s.label]}/{s.stem}.png'
-            pils[(split, s.index)].save(osp.join(out, folder, rel), format='PNG')
-            lines.append(f'{rel} {s.label}')
-            with open(osp.join(box_dir, f'{s.stem}.xml'), 'w', encoding='utf-8') as f:
-                f.write(_voc_xml(f'{s.stem}.png', folder, size, s.objects))
-        _write_text(osp.join(out, 'meta', f'{folder}.txt'), lines)
-        paths[folder] = osp.join(out, folder)
-    return paths
-
-
-def _cub_class_dir(label: int) -> str:
-    return f'{label + 1:03d}.{CLASSES[label]}'
-
-
-def _write_cub(out: str, splits: Dict[str, List[SyntheticSample]], size: int, pils) -> Dict:
-    base = osp.join(out, 'CUB_200_2011')
-    seg_root = osp.join(out, 'segmentations')
-    for label in range(len(CLASSES)):
-        os.makedirs(osp.join(base, 'images', _cub_class_dir(label)), exist_ok=True)
-        os.makedirs(osp.join(seg_root, _cub_class_dir(label)), exist_ok=True)
-    images, labels, split_lines, boxes = [], [], [], []
-    image_id = 0
-    for split in ('train', 'test'):
-        for s in splits[split]:
-            image_id += 1
-            rel = f'{_cub_class_dir(s.label)}/{s.stem}.jpg'
-            _save_jpeg(pils[(split, s.index)], osp.join(base, 'images', rel))
-            obj = s.objects[s.primary]
-            Image.fromarray(obj.mask.astype(np.uint8) * 255).save(
-                osp.join(seg_root, _cub_class_dir(s.label), f'{s.stem}.png'), format='PNG')
-            x0, y0, x1, y1 = obj.bbox
-            images.append(f'{image_id} {rel}')
-            labels.append(f'{image_id} {s.label + 1}')
-            split_lines.append(f'{image_id} {1 if split == "train" else 0}')
-            boxes.append(f'{image_id} {float(x0):.1f} {float(y0):.1f} '
-                         f'{float(x1 - x0 + 1):.1f} {float(y1 - y0 + 1):.1f}')
-    _write_text(osp.join(base, 'images.txt'), images)
-    _write_text(osp.join(base, 'image_class_labels.txt'), labels)
-    _write_text(osp.join(base, 'train_test_split.txt'), split_lines)
-    _write_text(osp.join(base, 'bounding_boxes.txt'), boxes)
-    _write_text(osp.join(base, 'classes.txt'),
-                [f'{i + 1} {_cub_class_dir(i)}' for i in range(len(CLASSES))])
-    return {'data_root': base, 'segmentations': seg_root}
-
-
-def _write_coco(out: str, splits: Dict[str, List[SyntheticSample]], size: int, pils) -> Dict:
-    ann_dir = osp.join(out, 'annotations')
-    os.makedirs(ann_dir, exist_ok=True)
-    categories = [{'id': i + 1, 'name': n, 'supercategory': 'shape'} for i, n in enumerate(CLASSES)]
-    paths = {}
-    ann_id = 0
-    for split, folder in (('train', 'train2017'), ('test', 'val2017')):
-        os.makedirs(osp.join(out, folder), exist_ok=True)
-        images, anns = [], []
-        for image_id, s in enumerate(splits[split], start=1):
-            file_name = f'{s.stem}.jpg'
-            _save_jpeg(pils[(split, s.index)], osp.join(out, folder, file_name))
-            images.append({'id': image_id, 'file_name': file_name, 'width': size, 'height': size})
-            for obj in s.objects:
-                ann_id += 1
-                x0, y0, x1, y1 = obj.bbox
-                anns.append({
-                    'id': ann_id,
-                    'image_id': image_id,
-                    'category_id': obj.label + 1,
-                    'bbox': [float(x0), float(y0), float(x1 - x0 + 1), float(y1 - y0 + 1)],
-                    'area': float(obj.area),
-                    'iscrowd': 0,
-                    'segmentation': mask_to_coco_rle(obj.mask),
-                    'area_fraction': round(obj.area_fraction, 6),
-                })
-        doc = {
-            'info': {'description': 'scalenet_mm synthetic shapes', 'version': str(GENERATOR_VERSION)},
-            'licenses': [],
-            'images': images,
-            'annotations': anns,
-            'categories': categories,
-        }
-        ann_file = osp.join(ann_dir, f'instances_{folder}.json')
-        with open(ann_file, 'w', encoding='utf-8') as f:
-            json.dump(doc, f, separators=(',', ':'))
-        paths[folder] = ann_file
-    return paths
-
-
-_WRITERS = {'imagenet': _write_imagenet, 'cub': _write_cub, 'coco': _write_coco}
-
-
-# --------------------------------------------------------------------------------------------------
-# Public entry point
-# --------------------------------------------------------------------------------------------------
-def params_hash(params: Dict) -> str:
-    blob = json.dumps(params, sort_keys=True).encode()
-    return hashlib.sha1(blob).hexdigest()[:16]
-
-
-def _layout_dir(root: str, layout: str) -> str:
-    return osp.join(root, layout)
-
-
-def _read_marker(layout_dir: str) -> Optional[Dict]:
-    try:
-        with open(osp.join(layout_dir, _MARKER), encoding='utf-8') as f:
-            return json.load(f)
-    except (OSError, ValueError):
-        return None
-
-
-def _prepare_layout_dir(layout_dir: str) -> None:
-    """Empty a layout directory we own; refuse to touch a foreign non-empty one."""
-    if osp.isdir(layout_dir) and os.listdir(layout_dir):
-        ours = osp.exists(osp.join(layout_dir, _MARKER)) or osp.exists(osp.join(layout_dir, _IN_PROGRESS))
-        if not ours:
-            raise FileExistsError(
-                f'{layout_dir} exists, is not empty and was not written by generate_dataset '
-                f'(no {_MARKER} or {_IN_PROGRESS} marker); refusing to overwrite it. '
-                'Choose another root or remove the directory.')
-        shutil.rmtree(layout_dir)
-    os.makedirs(layout_dir, exist_ok=True)
-    with open(osp.join(layout_dir, _IN_PROGRESS), 'w') as f:
-        f.write('generation in progress or interrupted\n')
-
-
-def _split_stats(samples: List[SyntheticSample]) -> Dict:
+def _split_stats(samples: Sequence[BoxedSample], classes: Sequence[str]) -> Dict:
     objs = [o for s in samples for o in s.objects]
     if not objs:
         return {'num_images': len(samples), 'num_objects': 0}
     area = np.array([o.area_fraction for o in objs])
     side = np.array([o.side_fraction for o in objs])
-    counts = np.bincount([s.label for s in samples], minlength=len(CLASSES))
+    counts = np.bincount([s.label for s in samples], minlength=len(classes))
     return {
         'num_images': len(samples),
         'num_objects': len(objs),
@@ -624,26 +342,44 @@ def _split_stats(samples: List[SyntheticSample]) -> Dict:
         'area_fraction_max': float(area.max()),
         'side_fraction_min': float(side.min()),
         'side_fraction_max': float(side.max()),
-        'image_label_counts': {CLASSES[i]: int(c) for i, c in enumerate(counts)},
+        'image_label_counts': {classes[i]: int(c) for i, c in enumerate(counts)},
+    }
+
+
+def _object_record(obj: BoxedObject, classes: Sequence[str]) -> Dict:
+    extra = getattr(obj, 'extra_fields', None)
+    return {
+        'label': obj.label,
+        'name': classes[obj.label],
+        'bbox': list(obj.bbox),
+        'area': obj.area,
+        'area_fraction': obj.area_fraction,
+        'side_fraction': obj.side_fraction,
+        **(extra() if callable(extra) else {}),
     }
 
 
 def generate_dataset(root: str, num_train: int = 1200, num_test: int = 300, image_size: int = 64,
                      multi_object: bool = False, seed: int = 0,
                      layouts: Sequence[str] = LAYOUTS, force: bool = False,
-                     progress: bool = True) -> Dict:
-    """Generate the synthetic data set under ``root`` in the requested standard layouts.
+                     progress: bool = True, variant: str = 'legacy',
+                     num_selection: Optional[int] = None) -> Dict:
+    """Generate a synthetic data set under ``root`` in the requested standard layouts.
 
     Args:
         root: output directory; layouts go to ``<root>/imagenet``, ``<root>/cub``, ``<root>/coco``.
         num_train / num_test: number of train / test images (test = ImageNet ``val``, CUB
             ``is_training_image = 0``, COCO ``val2017``).
-        image_size: side of the square RGB images (>= 16).
+        image_size: side of the square RGB images (>= 16; v2: >= 32).
         multi_object: 1-4 objects per image instead of exactly one.
-        seed: everything is a deterministic function of (seed, split, image index).
+        seed: everything is a deterministic function of (variant, seed, split, image index).
         layouts: any of ``'imagenet'``, ``'cub'``, ``'coco'``.
         force: regenerate even when the ``.complete`` markers match.
         progress: show a progress bar.
+        variant: one of :data:`VARIANTS` (default ``'legacy'``, the data every existing config was written for;
+            ``tools/make_demo_data.py`` defaults to ``'v2'``).
+        num_selection: images of the box-labelled selection split (v2 only; ``None``: 5 per class). The
+            legacy variant has no selection split.
 
     Returns:
         A summary dict: ``root``, ``skipped``, ``params``, ``params_hash``, ``classes``,
@@ -651,88 +387,93 @@ def generate_dataset(root: str, num_train: int = 1200, num_test: int = 300, imag
         ``elapsed_s``.
     """
     layouts = tuple(layouts)
-    unknown = [name for name in layouts if name not in _WRITERS]
+    unknown = [name for name in layouts if name not in LAYOUT_WRITERS]
     if unknown:
-        raise ValueError(f'unknown layouts {unknown}; choose from {list(_WRITERS)}')
-    if num_train < 0 or num_test < 0:
-        raise ValueError('num_train and num_test must be >= 0')
-    params = {
-        'generator_version': GENERATOR_VERSION,
-        'num_train': int(num_train),
-        'num_test': int(num_test),
-        'image_size': int(image_size),
-        'multi_object': bool(multi_object),
-        'seed': int(seed),
-        'classes': list(CLASSES),
-    }
-    digest = params_hash(params)
+        raise ValueError(f'unknown layouts {unknown}; choose from {list(LAYOUT_WRITERS)}')
+    if variant not in VARIANTS:
+        raise ValueError(f'unknown variant {variant!r}; choose from {list(VARIANTS)}')
+    if num_train < 0 or num_test < 0 or (num_selection is not None and num_selection < 0):
+        raise ValueError('num_train, num_test and num_selection must be >= 0')
+    if variant == 'legacy':
+        if num_selection:
+            raise ValueError('the legacy variant has no selection split; use variant="v2" for one '
+                             '(or num_selection=None / 0)')
+        classes = CLASSES
+        # exactly the parameters of the frozen generator, so its cached data sets stay valid
+        params = {
+            'generator_version': GENERATOR_VERSION,
+            'num_train': int(num_train),
+            'num_test': int(num_test),
+            'image_size': int(image_size),
+            'multi_object': bool(multi_object),
+            'seed': int(seed),
+            'classes': list(CLASSES),
+        }
+        description, version = 'scalenet_mm synthetic shapes', str(GENERATOR_VERSION)
+    else:
+        from . import localization_benchmark as bench
+        spec = bench.benchmark_spec(variant)
+        classes = spec.classes
+        num_selection = spec.default_selection() if num_selection is None else int(num_selection)
+        params = {
+            'variant': variant,
+            'benchmark_version': bench.BENCHMARK_VERSION,
+            'num_train': int(num_train),
+            'num_test': int(num_test),
+            'num_selection': num_selection,
+            'image_size': int(image_size),
+            'multi_object': bool(multi_object),
+            'seed': int(seed),
+            'classes': list(classes),
+        }
+        description, version = f'scalenet_mm localisation benchmark {variant}', str(bench.BENCHMARK_VERSION)
+    cache = GenerationCache(root, params)
     start = time.time()
-    root = osp.abspath(root)
-    meta_path = osp.join(root, 'synthetic_meta.json')
-    todo = [
-        name for name in layouts
-        if force or (_read_marker(_layout_dir(root, name)) or {}).get('hash') != digest
-    ]
-    layout_paths = {name: _layout_dir(root, name) for name in layouts}
-    if not todo and osp.exists(meta_path):
-        with open(meta_path, encoding='utf-8') as f:
-            meta = json.load(f)
-        if meta.get('params_hash') == digest:
-            print(f'[scalenet_mm] synthetic data set under {root} is complete '
-                  f'(params hash {digest}); skipped regeneration.')
-            summary = dict(meta['summary'])
-            summary.update(skipped=True, layouts=layout_paths, elapsed_s=time.time() - start)
-            return summary
+    root = cache.root
+    todo = cache.pending(layouts, force)
+    layout_paths = {name: cache.layout_dir(name) for name in layouts}
+    cached = None if todo else cache.cached_summary()
+    if cached is not None:
+        print(f'[scalenet_mm] synthetic data set under {root} is complete '
+              f'(params hash {cache.digest}); skipped regeneration.')
+        cached.update(skipped=True, layouts=layout_paths, elapsed_s=time.time() - start)
+        return cached
 
-    print(f'[scalenet_mm] generating synthetic data set under {root}: {num_train} train / '
+    print(f'[scalenet_mm] generating {variant} synthetic data set under {root}: {num_train} train / '
           f'{num_test} test images of {image_size}x{image_size}, '
           f'{"multi" if multi_object else "single"}-object, seed {seed}, layouts {list(layouts)}',
           flush=True)
-    os.makedirs(root, exist_ok=True)
-    samples = {
-        'train': generate_samples(num_train, image_size, multi_object, seed, 'train', progress=progress),
-        'test': generate_samples(num_test, image_size, multi_object, seed, 'test', progress=progress),
-    }
-    pils = {(split, s.index): Image.fromarray(s.image) for split in samples for s in samples[split]}
+    if variant == 'legacy':
+        samples = {
+            'train': generate_samples(num_train, image_size, multi_object, seed, 'train', progress=progress),
+            'test': generate_samples(num_test, image_size, multi_object, seed, 'test', progress=progress),
+        }
+    else:
+        counts = {'train': int(num_train), 'test': int(num_test), 'selection': num_selection}
+        samples = {split: bench.generate_benchmark_samples(variant, n, image_size, multi_object, seed, split,
+                                                           progress=progress)
+                   for split, n in counts.items()}
     for name in todo:
-        out = _layout_dir(root, name)
-        _prepare_layout_dir(out)
-        _WRITERS[name](out, samples, int(image_size), pils)
-        with open(osp.join(out, _MARKER), 'w', encoding='utf-8') as f:
-            json.dump({'hash': digest, 'params': params}, f, indent=1)
-        os.remove(osp.join(out, _IN_PROGRESS))
+        out = cache.begin(name)
+        LAYOUT_WRITERS[name](out, samples, classes, int(image_size), description=description, version=version)
+        cache.complete(name)
         print(f'[scalenet_mm]   wrote {name} layout to {out}', flush=True)
 
     summary = {
         'root': root,
         'skipped': False,
         'params': params,
-        'params_hash': digest,
-        'classes': list(CLASSES),
+        'params_hash': cache.digest,
+        'classes': list(classes),
         'layouts': layout_paths,
-        'splits': {split: _split_stats(samples[split]) for split in samples},
+        'splits': {split: _split_stats(samples[split], classes) for split in samples},
     }
-    meta = {
-        'params_hash': digest,
-        'summary': summary,
-        'images': {
-            split: [{
-                'stem': s.stem,
-                'label': s.label,
-                'objects': [{
-                    'label': o.label,
-                    'name': o.name,
-                    'bbox': list(o.bbox),
-                    'area': o.area,
-                    'area_fraction': o.area_fraction,
-                    'side_fraction': o.side_fraction,
-                } for o in s.objects],
-            } for s in samples[split]]
-            for split in samples
-        },
+    images = {
+        split: [{'stem': s.stem, 'label': s.label, 'objects': [_object_record(o, classes) for o in s.objects]}
+                for s in samples[split]]
+        for split in samples
     }
-    with open(meta_path, 'w', encoding='utf-8') as f:
-        json.dump(meta, f)
+    cache.write_meta(summary, images)
     summary['elapsed_s'] = time.time() - start
     print(f'[scalenet_mm] done in {summary["elapsed_s"]:.1f}s', flush=True)
     return summary

@@ -1,4 +1,5 @@
-"""The synthetic generator: determinism, exact boxes, scale range, layouts on disk, caching."""
+"""The synthetic generator (legacy variant, frozen) and generate_dataset: determinism, exact boxes, scale range,
+layouts on disk, caching, the CLI."""
 import hashlib
 import importlib.util
 import json
@@ -41,6 +42,24 @@ def test_samples_deterministic():
     assert np.array_equal(d[3].image, a[3].image)
     e = generate_samples(4, 48, True, seed=5, split='test')
     assert not np.array_equal(e[0].image, a[0].image)
+
+
+def _samples_digest(samples):
+    h = hashlib.sha1()
+    for s in samples:
+        h.update(s.image.tobytes())
+        h.update(json.dumps([[o.label, list(o.bbox)] for o in s.objects]).encode())
+    return h.hexdigest()
+
+
+# Digests of the generator's output before it was frozen as the legacy variant (commit ca4bd14, when
+# synthetic.py was the only generator): the legacy variant must keep producing these pixels and boxes.
+@pytest.mark.parametrize('args,digest', [
+    ((6, 48, True, 5, 'train'), '03ce1d0afeb55d719437dc5f19d5087e4e1c053c'),
+    ((8, 64, False, 0, 'test'), 'b4688b73b78223d331b3f6167c2b7c6fdda8257b'),
+])
+def test_legacy_output_frozen(args, digest):
+    assert _samples_digest(generate_samples(*args)) == digest
 
 
 def test_files_deterministic(tmp_path):
@@ -165,6 +184,16 @@ def test_bad_arguments(tmp_path):
         generate_dataset(str(tmp_path), layouts=('voc', ))
     with pytest.raises(ValueError, match='image_size'):
         generate_samples(1, image_size=8)
+    with pytest.raises(ValueError, match='variant'):
+        generate_dataset(str(tmp_path), variant='v3')
+    with pytest.raises(ValueError, match='selection'):
+        generate_dataset(str(tmp_path), num_selection=4)  # the legacy variant has none
+
+
+def test_progress_bar(tmp_path, capfd):
+    generate_dataset(str(tmp_path), num_train=3, num_test=2, image_size=32, layouts=('coco', ), progress=True)
+    out = capfd.readouterr().out
+    assert 'rendering train: 3 images' in out and '3/3' in out  # mmengine's ProgressBar
 
 
 def test_cli(tmp_path, capsys):
@@ -172,10 +201,18 @@ def test_cli(tmp_path, capsys):
                                                   osp.join(REPO, 'tools', 'make_demo_data.py'))
     cli = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(cli)
-    summary = cli.main(['--root', str(tmp_path), '--num-train', '4', '--num-test', '2',
-                        '--image-size', '32', '--multi-object', '--seed', '1', '--cifar', '10'])
+    summary = cli.main(['--root', str(tmp_path / 'v2'), '--num-train', '4', '--num-test', '2',
+                        '--num-selection', '2', '--image-size', '32', '--multi-object', '--seed', '1'])
     assert not summary['skipped'] and '"params_hash"' in capsys.readouterr().out
-    assert osp.isfile(tmp_path / 'cifar' / 'cifar-10-batches-py' / 'test_batch')
-    assert osp.isfile(tmp_path / 'coco' / 'annotations' / 'instances_val2017.json')
-    marker = json.load(open(tmp_path / 'coco' / '.complete'))
+    assert osp.isfile(tmp_path / 'v2' / 'coco' / 'annotations' / 'instances_selection2017.json')
+    marker = json.load(open(tmp_path / 'v2' / 'coco' / '.complete'))
+    assert marker['params']['variant'] == 'v2'  # the CLI's default
     assert marker['params']['multi_object'] is True and marker['params']['seed'] == 1
+    legacy = cli.main(['--root', str(tmp_path / 'legacy'), '--variant', 'legacy', '--num-train', '4',
+                       '--num-test', '2', '--image-size', '32', '--cifar', '10'])
+    assert osp.isfile(tmp_path / 'legacy' / 'cifar' / 'cifar-10-batches-py' / 'test_batch')
+    marker = json.load(open(tmp_path / 'legacy' / 'coco' / '.complete'))
+    # the legacy variant keeps the parameters (hence the cache hashes) of the frozen generator
+    assert 'variant' not in marker['params'] and marker['params']['generator_version'] == 1
+    assert legacy['params_hash'] == generate_dataset(str(tmp_path / 'legacy'), num_train=4, num_test=2,
+                                                     image_size=32, progress=False)['params_hash']
