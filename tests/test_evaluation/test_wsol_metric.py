@@ -344,11 +344,11 @@ def test_reference_defaults_and_hand_values_at_the_original_size():
 def test_reference_resizes_gt_boxes_with_truncation():
     # a 10 x 10 image; at 224 x 224 the GT [4,4,5,5] becomes [int(4 * 22.4), ..., int(5 * 22.4)] =
     # [89, 89, 112, 112]: 24 x 24 = 576 px, area fraction 576 / 224**2 = 0.01148 (the legacy extent rule would
-    # give [89.6, 89.6, 134.4, 134.4], 45.8**2 px, 0.0418), which the size buckets reveal
+    # give [89.6, 89.6, 133.4, 133.4], 44.8**2 px, 0.0400), which the size buckets reveal
     cam = np.zeros((10, 10))
     cam[4:6, 4:6] = 1.0
     sample = dict(pred_cam=cam, ori_shape=(10, 10), gt_bboxes=np.array([[4, 4, 5, 5]]))
-    buckets = dict(truncated=(0.0114, 0.0115), extent=(0.0417, 0.0419))
+    buckets = dict(truncated=(0.0114, 0.0115), extent=(0.0399, 0.0401))
     metric = WSOLMetric(thresholds=[0.5], size_buckets=buckets)
     metric.process(None, [sample])
     res = metric.evaluate(1)

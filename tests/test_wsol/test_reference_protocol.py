@@ -195,9 +195,8 @@ def random_samples(seed, num):
     return samples
 
 
-def test_boxes_identical_to_plain_reimplementation():
-    taus = make_thresholds(0.01)
-    for s in random_samples(seed=11, num=22):
+def check_boxes_identical(seed, num, taus):
+    for s in random_samples(seed, num):
         prepared = prepare_cam(s['cam'], REFERENCE_EVAL_SIZE)
         plain = plain_prepare(s['cam'])
         assert np.array_equal(prepared, plain), s['kind']
@@ -207,6 +206,16 @@ def test_boxes_identical_to_plain_reimplementation():
             all_boxes, big = plain_boxes(plain, tau)
             assert largest[t].tolist() == [big], (s['kind'], tau)
             assert every[t].tolist() == all_boxes, (s['kind'], tau)
+
+
+def test_boxes_identical_to_plain_reimplementation():
+    check_boxes_identical(seed=11, num=11, taus=make_thresholds(0.02))
+
+
+@pytest.mark.slow
+def test_boxes_identical_to_plain_reimplementation_many():
+    for seed in (12, 13, 14):
+        check_boxes_identical(seed, num=44, taus=make_thresholds(0.01))
 
 
 def test_gt_resize_identical_to_plain_reimplementation():
@@ -220,13 +229,12 @@ def data_samples(samples):
                  gt_label=0, pred_label=0) for s in samples]
 
 
-@pytest.mark.parametrize('seed', [0, 1])
-def test_max_box_acc_identical_to_plain_reimplementation(seed):
-    samples = random_samples(seed, num=33)
-    taus = make_thresholds(0.01)
+def check_max_box_acc_identical(seed, num, step):
+    samples = random_samples(seed, num)
+    taus = make_thresholds(step)
     plain = plain_evaluate(samples, taus)
     # through the mmengine metric, from raw CAMs and GT boxes in original-image pixels
-    metric = WSOLMetric(threshold_step=0.01, return_curves=True)
+    metric = WSOLMetric(threshold_step=step, return_curves=True)
     metric.process(None, data_samples(samples))
     got = metric.evaluate(len(samples))
     assert got['wsol/MaxBoxAcc'] == plain['MaxBoxAcc']
@@ -243,8 +251,18 @@ def test_max_box_acc_identical_to_plain_reimplementation(seed):
     assert any((plain['curves']['all'][p] != plain['curves']['largest'][p]).any() for p in (30, 50, 70))
 
 
+def test_max_box_acc_identical_to_plain_reimplementation():
+    check_max_box_acc_identical(seed=0, num=22, step=0.02)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize('seed', [1, 2, 3])
+def test_max_box_acc_identical_to_plain_reimplementation_many(seed):
+    check_max_box_acc_identical(seed, num=66, step=0.01)
+
+
 def test_fine_grid_default_on_a_few_images():
-    samples = random_samples(seed=7, num=4)
+    samples = random_samples(seed=7, num=3)
     taus = make_thresholds(0.001)
     plain = plain_evaluate(samples, taus)
     metric = WSOLMetric()  # the defaults: reference protocol, 224 x 224, grid step 0.001
