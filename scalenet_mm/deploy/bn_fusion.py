@@ -6,19 +6,24 @@
   so nothing folds; :class:`AffineReLU` computes ``relu(x * scale + shift)`` in two passes over the map
   instead of the three-plus-bookkeeping of an eval-mode ``BatchNorm2d`` followed by ``ReLU``.
 """
-from typing import Tuple
+from typing import Optional, Tuple
 
 import torch
 import torch.nn as nn
 from torch.nn.modules.batchnorm import _BatchNorm
 from torch.nn.utils.fusion import fuse_conv_bn_eval
 
-__all__ = ['bn_scale_shift', 'fold_bn_into_conv', 'AffineReLU']
+__all__ = ['bn_scale_shift', 'fold_bn_into_conv', 'has_running_stats', 'AffineReLU']
+
+
+def has_running_stats(norm: Optional[nn.Module]) -> bool:
+    """Whether ``norm`` is a batch norm whose eval-mode output is a fixed per-channel affine map."""
+    return isinstance(norm, _BatchNorm) and norm.track_running_stats and norm.running_mean is not None
 
 
 def bn_scale_shift(bn: nn.Module) -> Tuple[torch.Tensor, torch.Tensor]:
     """``(scale, shift)`` with ``bn(x) == x * scale + shift`` per channel, for an eval-mode BN."""
-    if not isinstance(bn, _BatchNorm) or not bn.track_running_stats or bn.running_mean is None:
+    if not has_running_stats(bn):
         raise TypeError(f'only batch norms with running statistics fold for inference, got {type(bn).__name__} '
                         '(GroupNorm/SyncBN-without-stats models cannot use the deploy path)')
     with torch.no_grad():

@@ -1,15 +1,18 @@
-"""One call that turns a trained ScaleNet (or a model containing one) into its fast CPU inference form.
+"""One call that turns a trained model (a ScaleNet, or a classifier/detector containing one) into its fast CPU
+inference form.
 
 :func:`deploy_for_cpu` applies, in place and for inference only:
 
-1. BN folding where a BN directly follows a conv: the stem's ``conv -> BN -> ReLU`` and the last down-sampling
-   conv followed by the output ``BN -> ReLU`` become one conv with a fused ReLU;
-2. :class:`~scalenet_mm.deploy.AffineReLU` for every pre-activation ``BN -> ReLU`` of the blocks and the last
-   down-sampling unit;
-3. oneDNN weight pre-packing (:class:`~scalenet_mm.deploy.OneDNNConv2d` and its transposed twin) for every
-   plain convolution and deconvolution of the model, kept per layer only where it measures faster on the
-   example input when ``autotune`` is on (the ``cudnn.benchmark`` idea, applied once at conversion).
+1. every module's own inference form: each module with a public ``switch_to_deploy()`` method (ScaleNet's, which
+   folds its stem and output BNs into convs and turns its pre-activation ``BN -> ReLU`` units into
+   :class:`~scalenet_mm.deploy.AffineReLU`; mmpretrain's RepVGG blocks; ...) is switched, outermost first;
+2. oneDNN weight pre-packing (:class:`~scalenet_mm.deploy.OneDNNConv2d` and its transposed twin) for every
+   plain convolution, conv+ReLU pair (``torch.ao.nn.intrinsic.ConvReLU2d``, packed with a fused ReLU) and
+   deconvolution of the model, kept per layer only where it measures faster on the example input when
+   ``autotune`` is on (the ``cudnn.benchmark`` idea, applied once at conversion).
 
+Networks without a ``switch_to_deploy`` (torchvision's ResNet) get their conv-BN pairs folded first by
+:func:`fold_conv_bn` (``torch.fx``), the generic step that makes ``resnet50:deploy`` a fair baseline.
 Every step is exact up to float rounding order; ``tests/test_deploy`` compares logits with the eager model.
 The result refuses ``.train()``: rebuild the model from its checkpoint to train again.
 """
@@ -19,65 +22,59 @@ from typing import Dict, List, Optional
 
 import torch
 import torch.nn as nn
+from torch.ao.nn.intrinsic import ConvReLU2d
 
-from .bn_fusion import AffineReLU, fold_bn_into_conv
+from .bn_fusion import AffineReLU
 from .onednn import OneDNNConv2d, OneDNNConvTranspose2d, onednn_available
 
-__all__ = ['deploy_for_cpu']
+__all__ = ['deploy_for_cpu', 'switch_to_deploy', 'fold_conv_bn']
 
 
-def _is_plain_bn(m: Optional[nn.Module]) -> bool:
-    return isinstance(m, nn.modules.batchnorm._BatchNorm) and m.track_running_stats
+def _count_norms(model: nn.Module) -> int:
+    return sum(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.modules())
 
 
-def _fold_post_norm(owner: nn.Module, conv_name: str, norm: nn.Module) -> bool:
-    """Replace ``owner.<conv_name>`` by the conv with ``norm`` folded in and a fused ReLU."""
-    conv = getattr(owner, conv_name)
-    if type(conv) is not nn.Conv2d or not _is_plain_bn(norm):
-        return False
-    setattr(owner, conv_name, OneDNNConv2d(fold_bn_into_conv(conv, norm), fuse_relu=True))
-    return True
+def switch_to_deploy(model: nn.Module) -> Dict[str, int]:
+    """Call ``switch_to_deploy()`` on every module that has one, outermost first (a module's own method converts
+    its children, so those are not called again); returns ``{'bn_folded', 'bn_relu_fused', 'switched'}``."""
+    model.eval()
+    norms_before = _count_norms(model)
+    affine_before = sum(isinstance(m, AffineReLU) for m in model.modules())
+    switched, done = 0, set()
+
+    def visit(module: nn.Module) -> None:
+        nonlocal switched
+        method = getattr(module, 'switch_to_deploy', None)
+        if callable(method) and id(module) not in done:
+            method()
+            switched += 1
+            done.update(id(m) for m in module.modules())
+            return
+        for child in list(module.children()):
+            visit(child)
+
+    visit(model)
+    fused = sum(isinstance(m, AffineReLU) for m in model.modules()) - affine_before
+    return dict(bn_folded=norms_before - _count_norms(model) - fused, bn_relu_fused=fused, switched=switched)
 
 
-def _deploy_scalenet_norms(backbone: nn.Module, report: Dict[str, int]) -> None:
-    from scalenet_mm.models.layers.couple_blocks import _CoupleBase
-    from scalenet_mm.models.layers.stems import _StemBranch
-    from scalenet_mm.models.layers.transitions import LastDownUnit
-
-    for module in list(backbone.modules()):
-        if isinstance(module, _StemBranch) and module.norm_name is not None:
-            if _fold_post_norm(module, 'conv', getattr(module, module.norm_name)):
-                setattr(module, module.norm_name, nn.Identity())
-                module.relu = nn.Identity()
-                report['bn_folded'] += 1
-        elif isinstance(module, (_CoupleBase, LastDownUnit)):
-            norms = [getattr(module, name) for name in module.norm_names]
-            if all(_is_plain_bn(n) for n in norms):
-                for name, norm in zip(module.norm_names, norms):
-                    setattr(module, name, AffineReLU(norm))
-                module.relu = nn.Identity()
-                report['bn_relu_fused'] += len(norms)
-
-    out_norm = backbone.out_norm
-    if not _is_plain_bn(out_norm):
-        return
-    down = backbone.down_last
-    if down is not None and _fold_post_norm(down, f'conv{len(down.kernels)}', out_norm):
-        backbone.out_norm = nn.Identity()
-        report['bn_folded'] += 1
-    else:
-        backbone.out_norm = AffineReLU(out_norm)
-        report['bn_relu_fused'] += 1
-    backbone.out_relu = nn.Identity()
+def fold_conv_bn(model: nn.Module) -> nn.Module:
+    """The generic conv -> BN folding of a ``torch.fx``-traceable network (returns a new ``GraphModule``)."""
+    from torch.fx.experimental.optimization import fuse
+    return fuse(model.eval())
 
 
 def _packable(m: nn.Module) -> bool:
     from scalenet_mm.models.layers.phase_deconv import PhaseDeconv2d
+    if type(m) is ConvReLU2d:
+        m = m[0]
     plain = type(m) in (nn.Conv2d, nn.ConvTranspose2d) or isinstance(m, PhaseDeconv2d)
     return plain and m.padding_mode == 'zeros' and not isinstance(m.padding, str)
 
 
 def _pack(m: nn.Module) -> nn.Module:
+    if type(m) is ConvReLU2d:
+        return OneDNNConv2d(m[0], fuse_relu=True)
     return OneDNNConv2d(m) if type(m) is nn.Conv2d else OneDNNConvTranspose2d(m)
 
 
@@ -128,15 +125,12 @@ def deploy_for_cpu(model: nn.Module,
         ``{'bn_folded', 'bn_relu_fused', 'packed', 'kept_plain', 'onednn', 'layers'}``; ``layers`` lists
         ``(name, plain ms, packed ms, choice)`` for autotuned layers.
     """
-    from scalenet_mm.models import ScaleNet
     if autotune and example_input is None:
         raise ValueError('deploy_for_cpu(autotune=True) needs example_input (a batch of the size and memory format '
                          'you will run); pass autotune=False to pack every convolution without measuring')
-    model.eval()
-    report: Dict[str, object] = dict(bn_folded=0, bn_relu_fused=0, packed=0, kept_plain=0,
-                                     onednn=onednn_available(), layers=[])
-    for backbone in [m for m in model.modules() if isinstance(m, ScaleNet)]:
-        _deploy_scalenet_norms(backbone, report)
+    switched = switch_to_deploy(model)
+    report: Dict[str, object] = dict(bn_folded=switched['bn_folded'], bn_relu_fused=switched['bn_relu_fused'],
+                                     packed=0, kept_plain=0, onednn=onednn_available(), layers=[])
     if not report['onednn']:
         return report
     inputs = _record_inputs(model, example_input) if autotune else {}
@@ -144,7 +138,7 @@ def deploy_for_cpu(model: nn.Module,
     layers: List[tuple] = report['layers']
     for parent in list(model.modules()):
         for child_name, child in list(parent.named_children()):
-            if not _packable(child):
+            if not _packable(child) or type(parent) is ConvReLU2d:
                 continue
             packed = _pack(child)
             if child in inputs:

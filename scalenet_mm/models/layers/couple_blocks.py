@@ -67,6 +67,23 @@ class _CoupleBase(BaseModule):
         """The BN right before the last deconv: zeroing it makes the block an identity (zero_init_residual)."""
         return getattr(self, self.norm_names[-1])
 
+    def switch_to_deploy(self) -> bool:
+        """Inference form: every pre-activation ``BN -> ReLU`` becomes one :class:`~scalenet_mm.deploy.AffineReLU`.
+
+        The ReLU sits between the BN and the conv, so the BN cannot fold into the conv's weights; computing
+        ``relu(x * scale + shift)`` in one pass is what is left. Norms without running statistics (GN, ...) have
+        no inference form, and the block is then left as it is. Returns whether the block was converted.
+        Idempotent; the converted block is inference only.
+        """
+        from scalenet_mm.deploy.bn_fusion import AffineReLU, has_running_stats
+        norms = [getattr(self, name) for name in self.norm_names]
+        if not all(has_running_stats(n) for n in norms):
+            return False
+        for name, norm in zip(self.norm_names, norms):
+            setattr(self, name, AffineReLU(norm))
+        self.relu = nn.Identity()
+        return True
+
     def brc(self, idx: int, x: torch.Tensor) -> torch.Tensor:
         """BN -> ReLU -> conv/deconv of unit ``idx`` (1-based)."""
         kind = self.units[idx - 1][0]

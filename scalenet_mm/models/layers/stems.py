@@ -39,6 +39,22 @@ class _StemBranch(nn.Module):
             self.relu = nn.ReLU(inplace=True)
         self.pools = nn.Sequential(*pools)
 
+    def switch_to_deploy(self) -> bool:
+        """Inference form: ``conv -> BN -> ReLU`` becomes one conv with the BN folded in, followed by its ReLU
+        (a ``torch.ao.nn.intrinsic.ConvReLU2d``, which CPU backends run as one fused op). Returns whether the
+        branch was converted (bare CIFAR convs and norms without running statistics have nothing to fold)."""
+        from torch.ao.nn.intrinsic import ConvReLU2d
+
+        from scalenet_mm.deploy.bn_fusion import fold_bn_into_conv, has_running_stats
+        norm = None if self.norm_name is None else getattr(self, self.norm_name)
+        if norm is None or type(self.conv) is not nn.Conv2d or not has_running_stats(norm):
+            return False
+        self.conv = ConvReLU2d(fold_bn_into_conv(self.conv, norm), nn.ReLU(inplace=True))
+        delattr(self, self.norm_name)
+        del self.relu
+        self.norm_name = None
+        return True
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.conv(x)
         if self.norm_name is not None:
@@ -88,6 +104,10 @@ class ScaleNetStem(BaseModule):
         else:
             pools = [nn.MaxPool2d(4, 4, ceil_mode=True)] + ([nn.MaxPool2d(2, 2, ceil_mode=True)] if k == 3 else [])
         return _StemBranch(conv, norm, pools)
+
+    def switch_to_deploy(self) -> int:
+        """Fold every branch's BN into its conv (see :meth:`_StemBranch.switch_to_deploy`); returns how many."""
+        return sum(getattr(self, f'branch{k}').switch_to_deploy() for k in (1, 2, 3) if hasattr(self, f'branch{k}'))
 
     def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, Optional[torch.Tensor], Optional[torch.Tensor]]:
         x1 = self.branch1(x)

@@ -116,6 +116,30 @@ class LastDownUnit(BaseModule):
             cin = out_channels
         self.relu = nn.ReLU(inplace=True)
 
+    def switch_to_deploy(self, output_norm: Optional[nn.Module] = None) -> Tuple[int, bool]:
+        """Inference form of the unit, optionally absorbing the ``BN -> ReLU`` that follows it.
+
+        Each pre-activation ``BN -> ReLU`` becomes one :class:`~scalenet_mm.deploy.AffineReLU`. ``output_norm``
+        (the backbone's output BN, applied to this unit's result and followed by a ReLU) folds into the last
+        conv, which then carries the ReLU (``ConvReLU2d``). Returns ``(pre-activation norms converted, whether
+        output_norm was folded)``; the caller drops ``output_norm`` and its ReLU when it was. Idempotent.
+        """
+        from torch.ao.nn.intrinsic import ConvReLU2d
+
+        from scalenet_mm.deploy.bn_fusion import AffineReLU, fold_bn_into_conv, has_running_stats
+        norms = [getattr(self, name) for name in self.norm_names]
+        converted = 0
+        if all(has_running_stats(n) for n in norms):
+            for name, norm in zip(self.norm_names, norms):
+                setattr(self, name, AffineReLU(norm))
+            self.relu = nn.Identity()
+            converted = len(norms)
+        last = f'conv{len(self.kernels)}'
+        if output_norm is None or type(getattr(self, last)) is not nn.Conv2d or not has_running_stats(output_norm):
+            return converted, False
+        setattr(self, last, ConvReLU2d(fold_bn_into_conv(getattr(self, last), output_norm), nn.ReLU(inplace=True)))
+        return converted, True
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         for idx, (norm_name, k) in enumerate(zip(self.norm_names, self.kernels), start=1):
             x = self.relu(getattr(self, norm_name)(x))
