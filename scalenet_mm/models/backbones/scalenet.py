@@ -302,6 +302,36 @@ class ScaleNet(BaseBackbone):
                     module.eval()
         return self
 
+    def switch_to_deploy(self) -> Dict[str, int]:
+        """Convert the backbone in place to its inference form (as mmpretrain's RepVGG does); inference only.
+
+        The stem's ``conv -> BN -> ReLU`` and the last down-sampling conv followed by the output BN fold into
+        single convs with a fused ReLU; every pre-activation ``BN -> ReLU`` becomes one affine + ReLU; phase
+        deconvolutions precompute their kernels. Exact up to float rounding order. Returns
+        ``{'bn_folded', 'bn_relu_fused'}``.
+        """
+        from scalenet_mm.deploy.bn_fusion import AffineReLU, has_running_stats
+        from ..layers.phase_deconv import PhaseDeconv2d
+        self.eval()
+        report = dict(bn_folded=self.stem.switch_to_deploy(), bn_relu_fused=0)
+        for i in range(1, self.arch.stages + 1):
+            for block in getattr(self, f'stage{i}'):
+                report['bn_relu_fused'] += len(block.norm_names) if block.switch_to_deploy() else 0
+        for module in self.modules():
+            if isinstance(module, PhaseDeconv2d):
+                module.switch_to_deploy()
+        folded = False
+        if self.down_last is not None:
+            converted, folded = self.down_last.switch_to_deploy(self.out_norm)
+            report['bn_relu_fused'] += converted
+        if folded:
+            self.out_norm, self.out_relu = nn.Identity(), nn.Identity()
+            report['bn_folded'] += 1
+        elif has_running_stats(self.out_norm):
+            self.out_norm, self.out_relu = AffineReLU(self.out_norm), nn.Identity()
+            report['bn_relu_fused'] += 1
+        return report
+
     @property
     def depth(self) -> int:
         """The paper's depth (module count of the reference model, dead modules included)."""
