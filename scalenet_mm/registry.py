@@ -18,7 +18,7 @@ from mmpretrain import registry as mmpretrain_registry
 
 __all__ = [
     'register_model', 'register_dataset', 'register_transform', 'register_metric', 'register_hook',
-    'MMPRETRAIN', 'MMDET'
+    'register_data_sampler', 'register_loop', 'MMPRETRAIN', 'MMDET'
 ]
 
 MMPRETRAIN = mmpretrain_registry
@@ -59,3 +59,13 @@ def register_metric(force: bool = False) -> Callable:
 def register_hook(force: bool = False) -> Callable:
     """Register a class in ``HOOKS`` of mmpretrain and mmdet."""
     return _register_in_both('HOOKS', force)
+
+
+def register_data_sampler(force: bool = False) -> Callable:
+    """Register a class in ``DATA_SAMPLERS`` of mmpretrain and mmdet."""
+    return _register_in_both('DATA_SAMPLERS', force)
+
+
+def register_loop(force: bool = False) -> Callable:
+    """Register a class in ``LOOPS`` of mmpretrain and mmdet."""
+    return _register_in_both('LOOPS', force)

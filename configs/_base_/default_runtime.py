@@ -6,11 +6,17 @@ default_hooks = dict(
     timer=dict(type='IterTimerHook'),
     logger=dict(type='LoggerHook', interval=100),
     param_scheduler=dict(type='ParamSchedulerHook'),
-    # keep the latest 3 epochs + the best validation checkpoint ('auto' = the first metric)
-    checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=3, save_best='auto'),
+    # keep the latest 3 epochs + the best validation checkpoint ('auto' = the first metric); crash-safe: atomic
+    # writes, relative last_checkpoint, resume skips an unreadable latest checkpoint (scalenet_mm.engine)
+    checkpoint=dict(type='CrashSafeCheckpointHook', interval=1, max_keep_ckpts=3, save_best='auto'),
     sampler_seed=dict(type='DistSamplerSeedHook'),
     visualization=dict(type='VisualizationHook', enable=False),
 )
+
+# Exact resume (README "Training"): the crash-safe loops seed augmentations per (seed, epoch, sample) and skip
+# the batches already trained on; the hooks checkpoint the random state and save + exit on SIGTERM.
+runner_type = 'CrashSafeRunner'
+custom_hooks = [dict(type='ExactResumeHook'), dict(type='PreemptionHook')]
 
 # nccl on GPUs; tools/train.py switches to gloo when --launcher is used on a machine without CUDA
 env_cfg = dict(

@@ -9,6 +9,11 @@ _base_ = 'mmdet::faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py'
 
 custom_imports = dict(imports=['scalenet_mm'], allow_failed_imports=False)
 default_scope = 'mmdet'
+# Crash-safe training (scalenet_mm.engine, README "Training"): atomic checkpoints, resume from the newest readable
+# one, exact resume (per-sample augmentation seeds, checkpointed random state, mid-epoch skip), save on SIGTERM.
+runner_type = 'CrashSafeRunner'
+custom_hooks = [dict(type='ExactResumeHook'), dict(type='PreemptionHook')]
+default_hooks = dict(checkpoint=dict(type='CrashSafeCheckpointHook'))
 
 pretrained = 'checkpoints/scalenet_vo21_imagenet.pth'  # noqa
 model = dict(

@@ -57,11 +57,15 @@ default_hooks = dict(
     timer=dict(type='IterTimerHook'),
     logger=dict(type='LoggerHook', interval=50),
     param_scheduler=dict(type='ParamSchedulerHook'),
-    checkpoint=dict(type='CheckpointHook', interval=5, max_keep_ckpts=2, save_best='wsol/MaxBoxAccV2',
+    checkpoint=dict(type='CrashSafeCheckpointHook', interval=5, max_keep_ckpts=2, save_best='wsol/MaxBoxAccV2',
                     rule='greater'),
     sampler_seed=dict(type='DistSamplerSeedHook'),
     visualization=dict(type='VisualizationHook', enable=False),
 )
+# Crash-safe training (scalenet_mm.engine, README "Training"): atomic checkpoints, resume from the newest readable
+# one, exact resume (per-sample augmentation seeds, checkpointed random state, mid-epoch skip), save on SIGTERM.
+runner_type = 'CrashSafeRunner'
+custom_hooks = [dict(type='ExactResumeHook'), dict(type='PreemptionHook')]
 env_cfg = dict(cudnn_benchmark=False, mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
                dist_cfg=dict(backend='nccl'))
 visualizer = dict(type='UniversalVisualizer', vis_backends=[dict(type='LocalVisBackend')])
