@@ -2,37 +2,49 @@
 
 The legacy embedded data (:mod:`scalenet_mm.datasets.synthetic`) is a saliency task: objects are vivid, the
 background and distractors dull, so a colour-saturation map localises the objects without learning. Here every
-cue that is not the class's *shape* is drawn independently of the class and of the object/distractor role:
+cue that is not the class's *shape* is drawn independently of the class and of the object / distractor role,
+and the design was iterated against the no-learning controls (:mod:`scalenet_mm.wsol.controls`,
+:mod:`scalenet_mm.wsol.gates`) under the reference metric, whose MaxBoxAccV2 credits a map when *any* of its
+contours boxes the object:
 
 * **Classes are shapes** (variant ``'v2'``): :data:`SHAPE_CLASSES` are labelled, :data:`SHAPE_DISTRACTORS` are
-  never labelled. Real strokes (variant ``'v2-digits'``): scikit-learn's ``load_digits`` scans, digits 0-4 are
-  labelled, 5-9 are distractors; each split uses its own scans (a seeded permutation of the 1,797 scans: 60 %
-  train, 10 % selection, 30 % test). A scan (8x8, 17 grey levels) is only used as a *mask*: it is upsampled
-  with a cubic spline, blurred, perturbed by a smooth random field and thresholded with a soft ramp, so its
-  grid and grey levels never reach the pixels.
-* **One appearance pool** (:data:`APPEARANCES`) fills the background, the objects and the distractors alike:
-  flat colour, two-colour gradient, stripes / checks / dots, a colourised grey texture crop and a photograph
-  crop (the textures and photographs bundled in the scikit-image wheel, :data:`PHOTOS`, :data:`TEXTURES`).
-  Colours are drawn over the whole HSV range (any saturation and brightness), for every role.
+  never labelled; each shape gets a random rotation and aspect ratio. Real strokes (variant ``'v2-digits'``):
+  scikit-learn's ``load_digits`` scans, digits 0-4 labelled, 5-9 distractors; each split uses its own scans (a
+  seeded permutation of the 1,797 scans: 60 % train, 10 % selection, 30 % test). A scan (8x8, 17 grey levels)
+  is only used as a *mask*: it is upsampled with a cubic spline, blurred, perturbed by a smooth random field,
+  rotated and thresholded with a soft ramp, so neither its grid nor its grey levels reach the pixels.
+* **One appearance pool** (:data:`APPEARANCES`, :data:`APPEARANCE_PROBS`) fills the background, the objects and
+  the distractors alike: stripes / checks / dots, a grey texture crop and a photograph crop (the textures and
+  photographs bundled in the scikit-image wheel, :data:`TEXTURES`, :data:`PHOTOS`), in colours drawn over the
+  whole HSV range. In :data:`PALETTE_SCENES` of the images the background and every shape share one two-colour
+  palette with equalised grey levels, so that regions differ in spatial structure only, not in colour or
+  vividness. A shape is filled with the background's kind of appearance with probability :data:`CAMOUFLAGE`.
+  A shape is only kept where its pixels differ from the background by at least ``MIN_CONTRAST`` on average,
+  whatever its role.
 * **Photo / texture crops of a split come from its own region** of each source image: the left 60 % of the
   columns for train, the next 10 % for selection, the right 30 % for test, so no test pixel is seen in training.
-* **Distractors**: 1-4 per image (0-3 in the multi-object form), the same sizes, appearance and placement as the
-  objects. Shapes are drawn in a random depth order, so objects may be partly occluded (at least 60 % of an
-  object's in-image mask stays visible) and truncated by the image border (the centre stays inside the image).
-  Every shape differs from what lies under it by a mean colour difference of at least ``MIN_CONTRAST`` (else
-  it would be invisible), whatever its role.
-* **Sizes**: the side of a shape is log-uniform in ``[MIN_SIDE, MAX_SIDE]`` of the image side (multi-object:
-  up to ``MAX_SIDE_MULTI``); :data:`SIZE_BUCKETS` (largest GT box area / image area) cut that range into three
-  buckets of about equal count, so a test split of 1,200 images has about 400 images per bucket.
+  Half of the backgrounds are mosaics of 2-3 appearances cut by straight lines (large salient regions that are
+  not objects).
+* **Distractors**: 2-5 per image (1-3 in the multi-object form), with the objects' size distribution (drawn
+  around the size of an object of the image, ``DISTRACTOR_SPREAD``) and the same appearance pool; most of them
+  (:data:`CLUSTER`) overlap the rim of an object, so that a map that outlines every shape outlines clusters.
+  Shapes are drawn in a random depth order: objects and distractors alike may be partly occluded (at least
+  ``MIN_VISIBLE`` = 60 % of a shape's in-image mask stays visible) and truncated by the image border.
+* **Placement and sizes**: the side of an object is log-uniform in ``[MIN_SIDE, MAX_SIDE]`` of the image side
+  (multi-object: up to ``MAX_SIDE_MULTI``). Single objects are centre-biased (a Gaussian of std
+  ``OBJECT_CENTRE_SIGMA`` times the side around the centre, like the photographs of CUB or ImageNet), so the
+  centre prior is a strong content-free baseline; multi-object instances are placed uniformly.
+  :data:`SIZE_BUCKETS` (largest GT box area / image area) cut the test split in three buckets of about equal
+  count, so 1,200 test images give about 400 per bucket.
 * **Multi-object form**: 1-4 labelled objects whose boxes do not touch (instances stay separable); a third of
   the two-object images hold two instances of one class, the others two classes.
 * **Selection split**: ``selection`` samples (default 5 per class), box-labelled like test, disjoint from train
   and test by construction (own random stream, own photo region, own digit scans), for choosing CAM methods,
   layers and thresholds without looking at the test split (as ``train-fullsup`` of Choe et al., CVPR 2020).
 
-Everything is a pure function of ``(variant, seed, split, index)``: the same parameters give the same bytes.
-Boxes are the exact extent of an object's *visible* mask (after occlusion and truncation); see
-:mod:`scalenet_mm.datasets.annotations`.
+Shapes are drawn at 4x and box-filtered (anti-aliased). Everything is a pure function of
+``(variant, seed, split, index)``: the same parameters give the same bytes. Boxes are the exact extent of an
+object's *visible* mask (after occlusion and truncation); see :mod:`scalenet_mm.datasets.annotations`.
 """
 import math
 from dataclasses import dataclass
@@ -74,7 +86,7 @@ MIN_SIDE = 0.12
 MAX_SIDE = 0.95
 MAX_SIDE_MULTI = 0.6
 #: ``{name: (lo, hi)}`` on the largest GT box area / image area (``lo < f <= hi``), about equal counts.
-SIZE_BUCKETS: Dict[str, Tuple[float, float]] = {'small': (0.0, 0.06), 'medium': (0.06, 0.24), 'large': (0.24, 1.0)}
+SIZE_BUCKETS: Dict[str, Tuple[float, float]] = {'small': (0.0, 0.035), 'medium': (0.035, 0.14), 'large': (0.14, 1.0)}
 MIN_CONTRAST = 20.0
 #: Probability that a shape is filled with the kind of appearance of the background.
 CAMOUFLAGE = 0.5
@@ -376,7 +388,8 @@ def _side(rng: np.random.Generator, hi: float) -> float:
 
 
 def _shape_at(rng, variant: str, split: str, size: int, kind_index: int, is_target: bool, side: float,
-              near: Optional[_Layer] = None, centre_sigma: Optional[float] = None) -> Tuple[np.ndarray, Tuple[float, float, float]]:
+              near: Optional[_Layer] = None,
+              centre_sigma: Optional[float] = None) -> Tuple[np.ndarray, Tuple[float, float, float]]:
     """Alpha of one shape of the given kind and side, and its ``(cx, cy, r)``: at a random position (centre
     inside the image), or overlapping the rim of ``near``."""
     spec = benchmark_spec(variant)
@@ -452,8 +465,9 @@ def _separable(layers: Sequence[_Layer], vis: Sequence[np.ndarray]) -> bool:
     return True
 
 
-def _place(rng, variant, split, size, grid, background, background_kind, palette, layers: List[_Layer], kind_index: int, is_target: bool,
-           side: float, near: Optional[_Layer] = None, centre_sigma: Optional[float] = None) -> bool:
+def _place(rng, variant, split, size, grid, background, background_kind, palette, layers: List[_Layer],
+           kind_index: int, is_target: bool, side: float, near: Optional[_Layer] = None,
+           centre_sigma: Optional[float] = None) -> bool:
     """Try :data:`PLACEMENT_TRIES` positions for a shape; keep the first where it stands out from the background
     and every shape (old and new, object or distractor alike) stays visible enough. False if none works."""
     # camouflage: often the kind of appearance of the background (another draw of it), whatever the role

@@ -10,8 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from scalenet_mm.datasets.synthetic import (CLASSES, generate_dataset, generate_samples,
-                                            mask_to_bbox, mask_to_coco_rle)
+from scalenet_mm.datasets.synthetic import CLASSES, generate_dataset, generate_samples, mask_to_bbox, mask_to_coco_rle
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 

@@ -3,8 +3,15 @@ import numpy as np
 import pytest
 
 from scalenet_mm.wsol import BoxAccumulator
-from scalenet_mm.wsol.controls import (BASELINE_CONTROLS, CONTROLS, centre_gaussian, colour_contrast_map,
-                                       full_image_box, gradient_energy_map, saturation_map)
+from scalenet_mm.wsol.controls import (
+    BASELINE_CONTROLS,
+    CONTROLS,
+    centre_gaussian,
+    colour_contrast_map,
+    full_image_box,
+    gradient_energy_map,
+    saturation_map,
+)
 
 
 def _scene(h=48, w=64):

@@ -11,8 +11,13 @@ import pytest
 
 from scalenet_mm.datasets import generate_benchmark_samples, generate_dataset, generate_samples
 from scalenet_mm.wsol.controls import CONTROLS
-from scalenet_mm.wsol.gates import (GateVerdict, evaluate_controls, evaluate_controls_on_cub, learnability_gate,
-                                    no_learning_gate)
+from scalenet_mm.wsol.gates import (
+    GateVerdict,
+    evaluate_controls,
+    evaluate_controls_on_cub,
+    learnability_gate,
+    no_learning_gate,
+)
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 LEARNABILITY_CONFIG = 'configs/wsol/scalenet_bench-v2_cub.py'
