@@ -143,7 +143,7 @@ def cam_head_maps(head: nn.Module, feats: Tuple[torch.Tensor, ...]) -> Tuple[tor
     """``(cams, logits)`` of a head that supports classic CAM: :class:`CAMHead`, or a linear head
     (mmpretrain ``LinearClsHead`` after a ``GlobalAveragePooling`` neck), whose ``fc`` applied at every
     position of the feature map gives the CAM (the features must then be the un-pooled map)."""
-    if isinstance(head, CAMHead):
+    if isinstance(head, CAMHead) or callable(getattr(head, 'forward_cam', None)):  # e.g. MultiLabelCAMHead
         cams = head.forward_cam(feats)
         return cams, head.pool(cams)
     fc = getattr(head, 'fc', None)
