@@ -3,8 +3,9 @@
 The weak pipeline may read true boxes in exactly one place: the small *selection* split, whose boxes choose the
 CAM threshold ``tau`` of every class. To make a leak of train or test boxes impossible by construction,
 :func:`choose_class_thresholds` does not accept annotation dicts: it takes a :class:`SelectionBoxes`, which can
-only be built from a COCO file (or dict) whose ``info["split"]`` is ``"selection"``. Any other tag, or none,
-is refused with an error that names the file.
+only be built from a COCO file (or dict) whose ``info["split"]`` is ``"selection"``, or from the file the data
+layouts write for the selection split (``instances_selection2017.json``). Anything else is refused with an error
+that names the file.
 
 :func:`threshold_diagnostic` then asks where pseudo-box recall is lost (on any split, since it chooses
 nothing): recall with the chosen ``tau`` of each class against recall when every ``(image, class)`` pair may
@@ -69,19 +70,31 @@ class SelectionBoxes:
 
     @classmethod
     def from_coco(cls, coco: Union[str, Mapping]) -> 'SelectionBoxes':
-        """Load the selection split from a COCO path or dict; refuse any file not tagged as the selection split."""
+        """Load the selection split from a COCO path or dict; refuse anything not marked as the selection split.
+
+        The mark is ``info["split"] == "selection"``, or, for a path without that tag, the file name the data
+        layouts give the selection split (``instances_selection2017.json``, see
+        :mod:`scalenet_mm.datasets.layouts`). A tag and a file name that disagree are refused too.
+        """
         source = coco if isinstance(coco, str) else '<dict>'
         if isinstance(coco, str):
             with open(coco, encoding='utf-8') as f:
                 coco = json.load(f)
-        tag = coco.get('info', {}).get('split') if isinstance(coco.get('info'), Mapping) else None
-        if tag != SELECTION_SPLIT:
-            name = osp.basename(source) if source != '<dict>' else 'the annotation dict'
-            found = 'has no info["split"] tag' if tag is None else f'is tagged info["split"] = {tag!r}'
+        info = coco.get('info')
+        tag = info.get('split') if isinstance(info, Mapping) else None
+        named = _split_of_file_name(source) if source != '<dict>' else None
+        name = osp.basename(source) if source != '<dict>' else 'the annotation dict'
+        if tag is not None and named is not None and tag != named:
+            raise ValueError(f'{name} is named as the {named!r} split but tagged info["split"] = {tag!r}; fix the '
+                             'file before choosing thresholds on it')
+        split = tag if tag is not None else named
+        if split != SELECTION_SPLIT:
+            found = ('has no info["split"] tag and is not named as a split' if split is None else
+                     f'is tagged info["split"] = {tag!r}' if tag is not None else f'is the {named!r} split file')
             raise ValueError(f'{name} {found}: CAM thresholds may only be chosen on the box-labelled '
                              f'{SELECTION_SPLIT!r} split (reading train or test boxes here would leak them into '
-                             f'the weak pipeline). Pass the selection split\'s annotation file, whose info["split"] '
-                             f'is {SELECTION_SPLIT!r}.')
+                             f'the weak pipeline). Pass the selection split\'s annotation file '
+                             f'({_SELECTION_FILE}, or any file whose info["split"] is {SELECTION_SPLIT!r}).')
         return cls(coco, source, _BUILD_TOKEN)
 
     def true_bboxes(self, image_id: int, category_id: int) -> List[List[float]]:
@@ -100,6 +113,19 @@ class SelectionBoxes:
 
 
 _BUILD_TOKEN = object()
+
+
+def _coco_split_files() -> Dict[str, str]:
+    from scalenet_mm.datasets.layouts import SPLIT_FOLDERS
+    return {f'instances_{folder}.json': split for split, folder in SPLIT_FOLDERS['coco'].items()}
+
+
+_SELECTION_FILE = {v: k for k, v in _coco_split_files().items()}[SELECTION_SPLIT]
+
+
+def _split_of_file_name(path: str) -> Optional[str]:
+    """The split a data-layout COCO file name stands for (``instances_train2017.json`` -> ``'train'``)."""
+    return _coco_split_files().get(osp.basename(path))
 
 
 def _as_cam_stack(cam, category_ids: Sequence[int]) -> np.ndarray:

@@ -55,20 +55,29 @@ def test_per_class_thresholds_follow_the_selection_boxes():
     assert sweep[2]['tau'][best] == 0.5 and sweep[2]['recall'][best] == 1.0 and sweep[2]['precision'][best] == 1.0
 
 
-def test_selection_boxes_are_read_from_a_selection_tagged_file_only(tmp_path):
+def _write(path, coco):
+    path.write_text(json.dumps(coco, default=int))
+    return str(path)
+
+
+def test_selection_boxes_are_read_from_the_selection_split_only(tmp_path):
     for split, found in (('train', "tagged info\\[\"split\"\\] = 'train'"), ('test', "= 'test'"),
                          (None, 'has no info\\["split"\\] tag')):
         coco, cams = _selection(split=split)
-        path = tmp_path / f'instances_{split}.json'
-        path.write_text(json.dumps(coco, default=int))
+        path = _write(tmp_path / f'boxes_{split}.json', coco)
         with pytest.raises(ValueError, match=found) as err:
-            SelectionBoxes.from_coco(str(path))
-        assert path.name in str(err.value) and 'selection' in str(err.value)
+            SelectionBoxes.from_coco(path)
+        assert f'boxes_{split}.json' in str(err.value) and 'instances_selection2017.json' in str(err.value)
     coco, cams = _selection()
-    path = tmp_path / 'instances_selection.json'
-    path.write_text(json.dumps(coco, default=int))
-    selection = SelectionBoxes.from_coco(str(path))
-    assert len(selection) == 4
+    assert len(SelectionBoxes.from_coco(_write(tmp_path / 'boxes.json', coco))) == 4
+    # the data layouts' file names mark the split too (their COCO files carry no split tag) ...
+    untagged, _ = _selection(split=None)
+    assert len(SelectionBoxes.from_coco(_write(tmp_path / 'instances_selection2017.json', untagged))) == 4
+    with pytest.raises(ValueError, match="is the 'train' split file"):
+        SelectionBoxes.from_coco(_write(tmp_path / 'instances_train2017.json', untagged))
+    # ... and a name that contradicts the tag is refused
+    with pytest.raises(ValueError, match="named as the 'test' split but tagged"):
+        SelectionBoxes.from_coco(_write(tmp_path / 'instances_val2017.json', coco))
     # raw annotation dicts (e.g. the training file) are refused outright, whatever their tag
     with pytest.raises(TypeError, match='selection split only'):
         choose_class_thresholds(coco, cams, [1, 2])
