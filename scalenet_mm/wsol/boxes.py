@@ -43,8 +43,9 @@ from scalenet_mm.utils.box_geometry import box_area, box_iou
 from scalenet_mm.utils.normalization import minmax_normalize
 
 __all__ = [
-    'PROTOCOLS', 'REFERENCE_EVAL_SIZE', 'REFERENCE_THRESHOLD_STEP', 'check_protocol', 'make_thresholds',
-    'normalize_cam', 'prepare_cam', 'boxes_from_cam', 'box_iou', 'box_area'
+    'PROTOCOLS', 'REFERENCE_EVAL_SIZE', 'REFERENCE_THRESHOLD_STEP', 'check_protocol', 'default_interpolation',
+    'make_thresholds', 'normalize_cam', 'prepare_cam', 'reference_cutoffs', 'box_groups', 'boxes_from_cam', 'box_iou',
+    'box_area'
 ]
 
 PROTOCOLS = ('reference', 'legacy')
