@@ -34,7 +34,10 @@ from scalenet_mm.wsol import prepare_cam
 
 from .pseudo_boxes import xyxy_to_coco
 
-__all__ = ['PeakBoxes', 'peak_instance_boxes', 'image_peak_boxes', 'peak_detections', 'resolve_class_thresholds']
+__all__ = [
+    'PeakBoxes', 'peak_instance_boxes', 'peak_boxes_at_thresholds', 'image_peak_boxes', 'peak_detections',
+    'resolve_class_thresholds'
+]
 
 
 class PeakBoxes(NamedTuple):
@@ -74,11 +77,30 @@ def peak_instance_boxes(cam,
         max_instances: keep at most this many boxes (the strongest instances).
         interpolation: resize interpolation (see :func:`scalenet_mm.wsol.prepare_cam`).
     """
-    from scipy import ndimage
+    return peak_boxes_at_thresholds(cam, image_size, [thr], min_peak, min_distance, class_score, min_area,
+                                    max_instances, interpolation)[0]
+
+
+def peak_boxes_at_thresholds(cam,
+                             image_size: Optional[Sequence[int]],
+                             thresholds: Sequence[float],
+                             min_peak: float = 0.2,
+                             min_distance: int = 3,
+                             class_score: float = 1.0,
+                             min_area: float = 0.0,
+                             max_instances: Optional[int] = None,
+                             interpolation: str = 'bilinear') -> List[PeakBoxes]:
+    """:func:`peak_instance_boxes` at several thresholds (one :class:`PeakBoxes` per ``tau``, in order).
+
+    The resized map and its peaks do not depend on ``tau``; they are computed once, which makes threshold
+    sweeps several times faster than calling :func:`peak_instance_boxes` per ``tau``.
+    """
     from skimage.feature import peak_local_max
 
-    if not 0.0 < float(thr) <= 1.0:
-        raise ValueError(f'thr (the local threshold tau) must be in (0, 1], got {thr}')
+    taus = [float(t) for t in thresholds]
+    bad = [t for t in taus if not 0.0 < t <= 1.0]
+    if not taus or bad:
+        raise ValueError(f'thr (the local threshold tau) must be in (0, 1], got {bad or taus}')
     if not 0.0 <= float(min_peak) < 1.0:
         raise ValueError(f'min_peak must be in [0, 1) (a fraction of the strongest peak), got {min_peak}')
     if int(min_distance) < 1:
@@ -87,7 +109,7 @@ def peak_instance_boxes(cam,
         raise ValueError(f'max_instances must be >= 1 or None, got {max_instances}')
     norm = prepare_cam(cam, image_size, interpolation)  # floor 0, strongest peak exactly 1
     if not norm.any():
-        return _empty()
+        return [_empty() for _ in taus]
 
     peaks = peak_local_max(norm, min_distance=int(min_distance), threshold_abs=float(min_peak),
                            exclude_border=False)
@@ -96,19 +118,33 @@ def peak_instance_boxes(cam,
     values = norm[peaks[:, 0], peaks[:, 1]]
     order = np.lexsort((np.ravel_multi_index(peaks.T, norm.shape), -values))  # strongest first, then raster
     peaks, values = peaks[order], values[order]
+    return [_grow(norm, peaks, values, tau, class_score, min_area, max_instances) for tau in taus]
+
+
+def _grow(norm: np.ndarray, peaks: np.ndarray, values: np.ndarray, thr: float, class_score: float,
+          min_area: float, max_instances: Optional[int]) -> PeakBoxes:
+    """Regions, de-duplication, boxes and scores at one ``tau`` (steps 2-4 of the module docstring)."""
+    from scipy import ndimage
 
     eight = np.ones((3, 3), dtype=bool)
     kept: List[int] = []
     boxes: List[List[int]] = []
+    # Union of the regions of kept peaks and shoulders: a weaker peak inside it has a region (cut at a lower
+    # level) that contains that region, hence a kept peak, so it is a shoulder without labelling the map again.
+    covered = np.zeros(norm.shape, dtype=bool)
     for k, ((row, col), value) in enumerate(zip(peaks, values)):
+        if covered[row, col]:
+            continue
         labels, _ = ndimage.label(norm >= thr * value, structure=eight)
         own = labels[row, col]
         if kept and np.any(labels[peaks[kept, 0], peaks[kept, 1]] == own):
+            covered |= labels == own
             continue  # a shoulder of a stronger instance
         rows, cols = ndimage.find_objects(labels, max_label=own)[own - 1]
         box = [cols.start, rows.start, cols.stop - 1, rows.stop - 1]
         if kept and box_area(box) < float(min_area):
             continue
+        covered |= labels == own
         kept.append(k)
         boxes.append(box)
         if max_instances is not None and len(kept) == int(max_instances):

@@ -20,7 +20,7 @@ from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Uni
 import numpy as np
 
 from .corloc import matched_count
-from .peak_boxes import peak_instance_boxes, resolve_class_thresholds
+from .peak_boxes import peak_boxes_at_thresholds, resolve_class_thresholds
 from .pseudo_boxes import image_level_labels, xyxy_to_coco
 
 __all__ = [
@@ -41,10 +41,20 @@ def default_tau_grid() -> np.ndarray:
     return np.round(np.arange(1, 20) * 0.05, 2)
 
 
-def _peak_box_fn(**peak_kwargs) -> BoxFn:
-    def box_fn(cam, image_size, tau):
-        return peak_instance_boxes(cam, image_size, thr=tau, **peak_kwargs).boxes
-    return box_fn
+#: ``(cam (h, w), image_size, taus) -> [(K, 4) boxes per tau]``: what the sweeps call
+MultiBoxFn = Callable[[np.ndarray, Tuple[int, int], np.ndarray], List[np.ndarray]]
+
+
+def _multi_box_fn(box_fn: Optional[BoxFn], peak_kwargs: Mapping) -> MultiBoxFn:
+    """Boxes at every ``tau`` of a grid: the peak rule shares its peaks across ``tau``; a custom ``box_fn`` is
+    called once per ``tau``."""
+    if box_fn is None:
+        def peaks_at(cam, image_size, taus):
+            return [r.boxes for r in peak_boxes_at_thresholds(cam, image_size, taus, **peak_kwargs)]
+        return peaks_at
+    if peak_kwargs:
+        raise ValueError(f'peak_kwargs {sorted(peak_kwargs)} only apply to the default box_fn')
+    return lambda cam, image_size, taus: [box_fn(cam, image_size, float(t)) for t in taus]
 
 
 class SelectionBoxes:
@@ -138,7 +148,7 @@ def _as_cam_stack(cam, category_ids: Sequence[int]) -> np.ndarray:
 
 def _pair_counts(pairs: Sequence[Pair], truth: Callable[[int, int], List[List[float]]],
                  image_sizes: Mapping[int, Tuple[int, int]], cams: Mapping[int, np.ndarray],
-                 category_ids: Sequence[int], taus: np.ndarray, box_fn: BoxFn,
+                 category_ids: Sequence[int], taus: np.ndarray, boxes_at: MultiBoxFn,
                  iou_thr: float) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(tp (P, T), n_pred (P, T), n_true (P,))`` of every pair at every ``tau``."""
     index = {int(c): i for i, c in enumerate(category_ids)}
@@ -154,8 +164,7 @@ def _pair_counts(pairs: Sequence[Pair], truth: Callable[[int, int], List[List[fl
             stacks[image_id] = _as_cam_stack(cams[image_id], category_ids)
         true = truth(image_id, cat)
         n_true[p] = len(true)
-        for t, tau in enumerate(taus):
-            boxes = box_fn(stacks[image_id][index[cat]], image_sizes[image_id], float(tau))
+        for t, boxes in enumerate(boxes_at(stacks[image_id][index[cat]], image_sizes[image_id], taus)):
             pred = [xyxy_to_coco(b) for b in boxes]
             n_pred[p, t] = len(pred)
             tp[p, t] = matched_count(true, pred, iou_thr)
@@ -205,14 +214,11 @@ def threshold_sweep(selection: SelectionBoxes,
     taus = np.asarray(default_tau_grid() if taus is None else taus, dtype=np.float64).reshape(-1)
     if taus.size == 0 or np.any((taus <= 0) | (taus > 1)):
         raise ValueError(f'taus must be a non-empty list of values in (0, 1], got {taus.tolist()}')
-    if box_fn is None:
-        box_fn = _peak_box_fn(**peak_kwargs)
-    elif peak_kwargs:
-        raise ValueError(f'peak_kwargs {sorted(peak_kwargs)} only apply to the default box_fn')
+    boxes_at = _multi_box_fn(box_fn, peak_kwargs)
     cams = _check_cams(cams, list(selection.image_sizes), f'the selection split ({selection.source})')
     pairs = selection.pairs()
     tp, n_pred, n_true = _pair_counts(pairs, selection.true_bboxes, selection.image_sizes, cams, category_ids,
-                                      taus, box_fn, iou_thr)
+                                      taus, boxes_at, iou_thr)
     out = {}
     pair_cats = np.array([cat for _, cat in pairs], dtype=np.int64)
     for cat in sorted(set(pair_cats.tolist())):
@@ -312,10 +318,7 @@ def threshold_diagnostic(gt: Mapping,
         boxes matched at the ``tau`` of the grid that matches most of them.
     """
     taus = np.asarray(default_tau_grid() if taus is None else taus, dtype=np.float64).reshape(-1)
-    if box_fn is None:
-        box_fn = _peak_box_fn(**peak_kwargs)
-    elif peak_kwargs:
-        raise ValueError(f'peak_kwargs {sorted(peak_kwargs)} only apply to the default box_fn')
+    boxes_at = _multi_box_fn(box_fn, peak_kwargs)
     image_sizes = {int(img['id']): (int(img['height']), int(img['width'])) for img in gt['images']}
     cams = _check_cams(cams, list(image_sizes), 'the true annotation file')
     truth: Dict[Pair, List[List[float]]] = {}
@@ -327,11 +330,11 @@ def threshold_diagnostic(gt: Mapping,
     def true_of(image_id, cat):
         return truth[(image_id, cat)]
 
-    tp_grid, _, n_true = _pair_counts(pairs, true_of, image_sizes, cams, category_ids, taus, box_fn, iou_thr)
+    tp_grid, _, n_true = _pair_counts(pairs, true_of, image_sizes, cams, category_ids, taus, boxes_at, iou_thr)
     tp_chosen = np.zeros(len(pairs), dtype=np.int64)
     for p, (image_id, cat) in enumerate(pairs):  # the chosen tau need not be on the grid
         tp_chosen[p] = _pair_counts([(image_id, cat)], true_of, image_sizes, cams, category_ids,
-                                    np.array([chosen[cat]]), box_fn, iou_thr)[0][0, 0]
+                                    np.array([chosen[cat]]), boxes_at, iou_thr)[0][0, 0]
     tp_best = tp_grid.max(axis=1) if len(pairs) else np.zeros(0, dtype=np.int64)
     tp_best = np.maximum(tp_best, tp_chosen)  # the oracle may also pick the chosen tau
 

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-from scalenet_mm.detection import cam_to_boxes, peak_detections, peak_instance_boxes
+from scalenet_mm.detection import cam_to_boxes, peak_boxes_at_thresholds, peak_detections, peak_instance_boxes
 from scalenet_mm.utils.box_geometry import box_iou
 
 
@@ -106,3 +106,14 @@ def test_peak_detections_rank_boxes_within_a_class():
     assert all(d['image_id'] == 7 and len(d['bbox']) == 4 for d in dets)
     with pytest.raises(ValueError, match='no threshold for categories'):
         peak_detections(7, cams, scores, [3, 5, 9], (48, 48), thr={5: 0.5})
+
+
+def test_several_thresholds_at_once_equal_one_at_a_time():
+    cam = _map((12, 12), [(1, 1, 3, 3, 1.0), (5, 1, 6, 3, 0.7), (8, 7, 10, 10, 0.4)], sigma=0.7)
+    taus = [0.1, 0.35, 0.5, 0.8, 1.0]
+    together = peak_boxes_at_thresholds(cam, (60, 60), taus, min_distance=2)
+    assert len({len(r.boxes) for r in together}) > 1  # the grid does change the instances
+    for tau, result in zip(taus, together):
+        alone = peak_instance_boxes(cam, (60, 60), thr=tau, min_distance=2)
+        for got, expected in zip(result, alone):
+            np.testing.assert_array_equal(got, expected)

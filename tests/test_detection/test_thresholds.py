@@ -4,8 +4,8 @@ import json
 import numpy as np
 import pytest
 
-from scalenet_mm.detection import (SelectionBoxes, choose_class_thresholds, threshold_diagnostic, threshold_sweep,
-                                   xyxy_to_coco)
+from scalenet_mm.detection import (SelectionBoxes, choose_cam_source, choose_class_thresholds, threshold_diagnostic,
+                                   threshold_sweep, xyxy_to_coco)
 
 SIZE = 100
 
@@ -108,3 +108,20 @@ def test_diagnostic_separates_cam_from_threshold():
     assert report['per_class'][1] == dict(recall_at_chosen=0.5, recall_at_best=1.0, num_true=2)
     assert report['per_class'][2] == dict(recall_at_chosen=0.0, recall_at_best=0.0, num_true=1)
     assert report['recall_at_chosen'] == pytest.approx(1 / 3) and report['recall_at_best'] == pytest.approx(2 / 3)
+
+
+def test_custom_box_rule_and_cam_source_choice():
+    coco, cams = _selection()
+    selection = SelectionBoxes.from_coco(coco)
+
+    def global_rule(cam, size, tau):  # one box around everything above tau times the maximum
+        return np.array([_level_box(cam / cam.max(), tau)])
+
+    # on single-peak maps a global rule and the peak rule agree
+    assert choose_class_thresholds(selection, cams, [1, 2], box_fn=global_rule, iou_thr=0.95) == {1: 0.3, 2: 0.7}
+    with pytest.raises(ValueError, match='only apply to the default box_fn'):
+        choose_class_thresholds(selection, cams, [1, 2], box_fn=global_rule, min_peak=0.1)
+    # a source whose maps sit off the objects loses to the one that holds them
+    shifted = {k: np.roll(v, 30, axis=2) for k, v in cams.items()}
+    best, scores = choose_cam_source(selection, {'shifted': shifted, 'level2': cams}, [1, 2], iou_thr=0.95)
+    assert best == 'level2' and scores['level2'] == 1.0 and scores['shifted'] < 0.5
