@@ -15,7 +15,7 @@ from typing import List, Optional, Tuple
 import torch
 import torch.nn as nn
 
-from .model_builder import ExportModel, _class_names, _metadata, _preprocessing
+from .model_builder import ExportModel, _class_names, _metadata, _preprocessing, _quiet_init
 
 __all__ = ['DetectorRawOutputs', 'build_detector_raw']
 
@@ -61,7 +61,7 @@ def build_detector_raw(config: str, checkpoint: Optional[str] = None) -> ExportM
     if checkpoint:
         load_checkpoint(model, checkpoint, map_location='cpu', strict=False)
     else:
-        model.init_weights()
+        _quiet_init(model)
     module = DetectorRawOutputs(model.eval())
     levels = model.neck.num_outs if model.with_neck else len(model.backbone.out_indices)
     pre = _preprocessing(cfg)

@@ -62,6 +62,18 @@ class BackboneFeatures(nn.Module):
         return tuple(self.backbone(x))
 
 
+def _quiet_init(model: nn.Module) -> None:
+    """``init_weights`` without mmengine's per-parameter INFO log (hundreds of lines for a ScaleNet)."""
+    from mmengine.logging import MMLogger
+    logger = MMLogger.get_current_instance()
+    level = logger.level
+    logger.setLevel('WARNING')
+    try:
+        model.init_weights()
+    finally:
+        logger.setLevel(level)
+
+
 def _preprocessing(cfg) -> Dict[str, object]:
     pre = cfg.get('data_preprocessor') or cfg.model.get('data_preprocessor') or {}
     to_rgb = pre.get('to_rgb', pre.get('bgr_to_rgb', False))
@@ -126,7 +138,7 @@ def build_export_model(source: str,
         if checkpoint:
             load_checkpoint(model, checkpoint, map_location='cpu', strict=False, revise_keys=[(r'^module\.', '')])
         else:
-            model.init_weights()
+            _quiet_init(model)
         pre, classes = _preprocessing(cfg), _class_names(cfg)
         input_size = int(cfg.get('input_size') or cfg.get('image_size') or 224)
         backbone = getattr(model, 'backbone', model)
@@ -147,7 +159,7 @@ def build_export_model(source: str,
                             deconv_impl=deconv_impl)
     except Exception as error:  # an unknown preset: say what the argument may be
         raise ValueError(f'{source!r} is neither a config file (.py) nor a ScaleNet preset: {error}') from error
-    backbone.init_weights()
+    _quiet_init(backbone)
     if out_indices is not None:
         module, names, task = BackboneFeatures(backbone), _feature_names(backbone), 'features'
     else:

@@ -97,38 +97,61 @@ def _constant_values(graph) -> Dict[str, np.ndarray]:
     return values
 
 
-def _fold_small_constants(graph, max_elements: int = 4096) -> None:
-    """Evaluate nodes whose inputs are all constants and whose outputs are small (the exporter's pad-size
-    arithmetic), replacing them by ``Constant`` nodes, so that the pads of a ``Pad`` become visible."""
+def _fold_pad_sizes(graph) -> None:
+    """Evaluate the exporter's pad-size arithmetic (``ConstantOfShape -> Concat -> ... -> Cast``, constant but
+    left unfolded in dynamic exports) into ``Constant`` pads, so that :func:`fold_pads_into_convs` sees them."""
     from onnx import helper, numpy_helper
     from onnx.reference import ReferenceEvaluator
     constants = _constant_values(graph)
-    opset = None
-    for index, node in enumerate(list(graph.node)):
-        if node.op_type == 'Constant' or not node.input or not all(not n or n in constants for n in node.input):
-            continue
-        if node.op_type in ('Conv', 'ConvTranspose', 'Gemm', 'MatMul') or any(
-                constants[n].size > max_elements for n in node.input if n):
-            continue
-        if opset is None:
-            from onnx import defs
-            opset = min(defs.onnx_opset_version(), OPSET)
-        single = helper.make_model(helper.make_graph([node], 'fold', [], [helper.make_tensor_value_info(
-            o, 0, None) for o in node.output], [numpy_helper.from_array(constants[n], n) for n in node.input if n]),
-            opset_imports=[helper.make_opsetid('', opset)])
-        try:
-            results = ReferenceEvaluator(single).run(None, {})
-        except Exception:  # an op the reference cannot evaluate: leave it to the engine
-            continue
-        if any(np.asarray(r).size > max_elements for r in results):
-            continue
-        position = list(graph.node).index(node)
-        graph.node.remove(node)
-        for offset, (name, value) in enumerate(zip(node.output, results)):
-            value = np.asarray(value)
-            constants[name] = value
-            graph.node.insert(position + offset, helper.make_node(
-                'Constant', [], [name], value=numpy_helper.from_array(value, name)))
+    producers = {out: node for node in graph.node for out in node.output}
+    wanted, needed = [], set()
+    for pad in (n for n in graph.node if n.op_type == 'Pad'):
+        for name in pad.input[1:3]:
+            if not name or name in constants:
+                continue
+            ancestors, stack, foldable = set(), [name], True
+            while stack and foldable:
+                current = stack.pop()
+                if current in constants or not current:
+                    continue
+                node = producers.get(current)
+                if node is None or node.op_type in ('Shape', 'Size'):
+                    foldable = False  # depends on the input's shape: not a constant
+                    break
+                if id(node) not in ancestors:
+                    ancestors.add(id(node))
+                    stack.extend(node.input)
+            if foldable:
+                wanted.append(name)
+                needed |= ancestors
+    if not wanted:
+        return
+    nodes = [n for n in graph.node if id(n) in needed]
+    leaves = {i for n in nodes for i in n.input if i in constants}
+    model = helper.make_model(
+        helper.make_graph(nodes, 'pad_sizes', [], [helper.make_tensor_value_info(w, 0, None) for w in wanted],
+                          [numpy_helper.from_array(np.asarray(constants[n]), n) for n in sorted(leaves)]),
+        opset_imports=[helper.make_opsetid('', OPSET)])
+    values = ReferenceEvaluator(model).run(None, {})
+    renamed = {}
+    for name, value in zip(wanted, values):
+        renamed[name] = f'{name}_folded'
+        graph.node.insert(0, helper.make_node('Constant', [], [renamed[name]],
+                                              value=numpy_helper.from_array(np.asarray(value), renamed[name])))
+    for pad in (n for n in graph.node if n.op_type == 'Pad'):
+        for i in (1, 2):
+            if len(pad.input) > i and pad.input[i] in renamed:
+                pad.input[i] = renamed[pad.input[i]]
+
+
+def _prune_dead_nodes(graph) -> None:
+    while True:
+        used = {name for node in graph.node for name in node.input} | {o.name for o in graph.output}
+        dead = [n for n in graph.node if not any(out in used for out in n.output)]
+        if not dead:
+            return
+        for node in dead:
+            graph.node.remove(node)
 
 
 def fold_pads_into_convs(graph) -> int:
@@ -136,7 +159,7 @@ def fold_pads_into_convs(graph) -> int:
     ``pads``), as the phase export forms pad one side only; returns how many were folded. The exporter writes
     ``F.pad`` as a separate op, which an engine would otherwise run as an extra copy of the input."""
     from onnx import helper
-    _fold_small_constants(graph)
+    _fold_pad_sizes(graph)
     constants = _constant_values(graph)
     consumers: Dict[str, list] = {}
     for node in graph.node:
@@ -172,9 +195,7 @@ def fold_pads_into_convs(graph) -> int:
             folded.append(node)
     for node in folded:
         graph.node.remove(node)
-    used = {name for node in graph.node for name in node.input} | {o.name for o in graph.output}
-    for node in [n for n in graph.node if n.op_type == 'Constant' and n.output[0] not in used]:
-        graph.node.remove(node)
+    _prune_dead_nodes(graph)
     return len(folded)
 
 
