@@ -1,5 +1,6 @@
 """Shared helpers of the crash-safe training tests: tiny data, the demo config, training in-process or as a
 ``tools/train.py`` subprocess that can be killed, and bitwise weight comparison."""
+import copy
 import glob
 import os
 import re
@@ -66,7 +67,7 @@ def build_runner(config: Path, work_dir: Path, options: Dict[str, object], resum
     from mmengine.config import Config
     from mmengine.registry import RUNNERS
     cfg = Config.fromfile(str(config))
-    cfg.merge_from_dict(options)
+    cfg.merge_from_dict(copy.deepcopy(options))  # merging consumes `_delete_` markers
     cfg.work_dir = str(work_dir)
     cfg.resume = resume
     cfg.load_from = str(load_from) if load_from else None
