@@ -23,3 +23,9 @@ __all__ += [
     'classifier_cams', 'default_score_fn', 'resolve_target_layer', 'MultiScaleCAM', 'fuse_cams', 'resize_maps',
     'FUSIONS'
 ]
+from .controls import BASELINE_CONTROLS, CONTROLS  # noqa: E402
+from .gates import (GateVerdict, evaluate_controls, evaluate_controls_on_cub, learnability_gate,  # noqa: E402
+                    no_learning_gate)
+
+__all__ += ['CONTROLS', 'BASELINE_CONTROLS', 'GateVerdict', 'evaluate_controls', 'evaluate_controls_on_cub',
+            'no_learning_gate', 'learnability_gate']

@@ -9,7 +9,7 @@ import torch
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
-from test_detection.det_helpers import DET_CONFIG_DIR, EMBEDDED_DIR, REPO_ROOT
+from tests.test_detection.det_helpers import DET_CONFIG_DIR, EMBEDDED_DIR, REPO_ROOT
 
 SHIPPED = sorted(DET_CONFIG_DIR.glob('*.py'))
 
@@ -86,15 +86,15 @@ def test_shipped_config_trains_and_predicts(path):
         assert 'VOC' in cfg.train_dataloader.dataset.dataset.datasets[0].type
     else:
         assert cfg.train_dataloader.dataset.type == 'CocoDataset'
-    # neck channels follow the backbone's feature specs
+    # neck channels follow the backbone's feature_info
     from scalenet_mm.models.backbones import ScaleNet
-    specs = ScaleNet(arch=bb.arch, out_indices=bb.out_indices).feature_specs()
-    assert cfg.model.neck.in_channels == [s['channels'] for s in specs]
-    strides = [s['stride'] for s in specs]
+    infos = ScaleNet(arch=bb.arch, out_indices=bb.out_indices).out_feature_info
+    assert cfg.model.neck.in_channels == [f.channels for f in infos]
+    strides = [f.stride for f in infos]
     assert strides == sorted(strides) and min(strides) <= 8
     model = _train_and_predict(cfg, [(64, 80), (72, 48)])
     if bb.arch == 'D4D5S5':
-        assert [s['stride'] for s in specs] == [4, 8, 16, 32]
+        assert strides == [4, 8, 16, 32]
     # frozen parts have no gradients; BN stays in eval mode while training
     model.train()
     assert not any(p.requires_grad for p in model.backbone.stem.parameters())

@@ -1,14 +1,14 @@
 import pytest
 import torch
 
-from scalenet_mm.wsol import CAMResult, MultiScaleCAM, fuse_cams, normalize_maps, resize_maps
+from scalenet_mm.wsol import CAMResult, MultiScaleCAM, fuse_cams, resize_maps
 
 
-def test_resize_and_normalize():
+def test_resize_and_fused_normalisation():
     m = torch.arange(8.).reshape(2, 2, 2)
     r = resize_maps(m, (4, 6))
     assert r.shape == (2, 4, 6)
-    n = normalize_maps(torch.stack([m[0], torch.full((2, 2), 3.)]))
+    n = fuse_cams([torch.stack([m[0], torch.full((2, 2), 3.)])], (2, 2))['stack'][0]
     assert n[0].min() == 0 and n[0].max() == 1
     assert torch.all(n[1] == 0)  # constant map
 

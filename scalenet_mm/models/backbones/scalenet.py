@@ -11,6 +11,7 @@ Numerically equivalent to the authors' reference implementation for the same wei
   divisibility, spec §10); on sizes the reference accepts the outputs are identical.
 """
 import contextlib
+from dataclasses import asdict, dataclass
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
@@ -26,7 +27,7 @@ from ..layers import (RESIDUAL_WIRINGS, DoubleCouple, InteractiveTransition, Las
                       SingleCouple)
 from .scalenet_arch import ARCH_ZOO, SLINKS, ArchError, ScaleNetArch, resolve_arch, scalenet_depth, scalenet_name
 
-__all__ = ['ScaleNet']
+__all__ = ['ScaleNet', 'FeatureInfo']
 
 
 @contextlib.contextmanager
@@ -45,9 +46,32 @@ def _keep_bn_statistics(module: nn.Module):
                 m.num_batches_tracked.copy_(tracked)
 
 _SLINK_OF = {v: k for k, v in SLINKS.items()}
+
+
+@dataclass(frozen=True)
+class FeatureInfo:
+    """One selectable output of a ScaleNet (the timm ``feature_info`` contract, plus the hook point).
+
+    ``key`` is what ``out_indices`` takes (a level index, or a within-block map name); ``module`` is the dotted
+    path (relative to the backbone) of the module whose output holds the map, and ``output_index`` the element
+    of that module's tuple output (``None``: the module returns the map itself). CAM extractors hook
+    ``module`` / ``output_index``; detection necks read ``channels`` / ``stride``.
+    """
+    key: Union[int, str]
+    name: str
+    channels: int
+    stride: int
+    module: str
+    output_index: Optional[int]
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
 _BLOCKS = {'D': DoubleCouple, 'S': SingleCouple}
 #: Within-block maps a stage's last block exposes, per block type.
 _TAPS = {'D': ('y', 'a3', 'a2'), 'S': ('y', 'a1')}
+#: Element of a block's ``(x1, x2, x3)`` output that holds each within-block map.
+_TAP_INDEX = {'y': 0, 'a3': 1, 'a2': 2, 'a1': 1}
 
 DEFAULT_INIT_CFG = [
     dict(type='Kaiming', layer='Conv2d', mode='fan_out', nonlinearity='relu', distribution='normal'),
@@ -63,7 +87,8 @@ class ScaleNet(BaseBackbone):
     Feature levels (for ``out_indices``): ``0`` the stem output, ``1..S`` the main output ``y`` of each stage
     (before its transition), ``S+1`` the head input (after the last-down unit and the output BN+ReLU). For
     vo21 (``'D4D5S5'``) at 224x224 they are 80x56x56, 80x56x56, 160x28x28, 400x14x14 and 1746x7x7 (strides 4,
-    4, 8, 16, 32); :meth:`feature_specs` lists channels and strides for any arch. An entry of ``out_indices``
+    4, 8, 16, 32); :attr:`feature_info` lists every selectable output (channels, stride, module path) for any
+    arch and :attr:`out_feature_info` the selected ones. An entry of ``out_indices``
     may also name a within-block map of a stage's last block, ``'stage{i}.{y|a3|a2}'`` for D stages or
     ``'stage{i}.{y|a1}'`` for S stages (e.g. ``'stage2.a3'``, the 2x-downsampled deconv map inside the last
     block of stage 2). Outputs come in the order of ``out_indices``; keep the head input last for classifiers.
@@ -155,9 +180,9 @@ class ScaleNet(BaseBackbone):
         self.out_norm = build_norm_layer(norm_cfg, a.out_channels)[1]
         self.out_relu = nn.ReLU(inplace=True)
 
-        self._specs = self._build_feature_specs()
+        self.feature_info = self._build_feature_info()
         self.out_indices = self._parse_out_indices(out_indices)
-        self.min_input_size = max(spec['stride'] for spec in self._internal_strides())
+        self.min_input_size = max(self._internal_strides())
         self._freeze_stages()
 
     # ------------------------------------------------------------------------------------------------ specs
@@ -165,53 +190,65 @@ class ScaleNet(BaseBackbone):
     def num_levels(self) -> int:
         return self.arch.stages + 2
 
-    def _build_feature_specs(self) -> Dict[Union[int, str], dict]:
+    def _build_feature_info(self) -> List[FeatureInfo]:
         a, s0 = self.arch, self.stem.stride
-        specs = {0: dict(name='stem', channels=a.widths[0], stride=s0)}
+        info = [FeatureInfo(0, 'stem', a.widths[0], s0, 'stem', 0)]
         for i in range(a.stages):
             c, g, r = a.widths[i], a.growth[i], s0 * 2**i
-            specs[i + 1] = dict(name=f'stage{i + 1}', channels=c, stride=r)
-            taps = dict(y=(c, r), a3=(c + g, 2 * r), a2=(c + 2 * g, 4 * r), a1=(c + g, 2 * r))
-            for tap in _TAPS[a.blocks[i]]:
-                specs[f'stage{i + 1}.{tap}'] = dict(name=f'stage{i + 1}.{tap}', channels=taps[tap][0],
-                                                    stride=taps[tap][1])
+            last_block = f'stage{i + 1}.{a.layers[i] - 1}'
+            info.append(FeatureInfo(i + 1, f'stage{i + 1}', c, r, last_block, 0))
+            taps = dict(a3=(c + g, 2 * r), a2=(c + 2 * g, 4 * r), a1=(c + g, 2 * r))
+            for tap in _TAPS[a.blocks[i]][1:]:
+                name = f'stage{i + 1}.{tap}'
+                info.append(FeatureInfo(name, name, taps[tap][0], taps[tap][1], last_block, _TAP_INDEX[tap]))
         last_stride = s0 * 2**(a.stages - 1) * (2 if a.last_down else 1)
-        specs[a.stages + 1] = dict(name='head_input', channels=a.out_channels, stride=last_stride)
-        return specs
+        info.append(FeatureInfo(a.stages + 1, 'head_input', a.out_channels, last_stride, 'out_relu', None))
+        return info
 
-    def _internal_strides(self) -> List[dict]:
+    def _internal_strides(self) -> List[int]:
         """Strides of every map the network computes (the coarsest one sets the minimum input size)."""
-        specs = list(self._specs.values())
+        strides = [f.stride for f in self.feature_info]
         a, s0 = self.arch, self.stem.stride
         for i in range(a.stages - 1):
             t = getattr(self, f'transition{i + 1}')
             r = s0 * 2**i
-            specs += [dict(stride=4 * r)] * hasattr(t, 'fuse2') + [dict(stride=8 * r)] * hasattr(t, 'fuse3')
-        return specs
+            strides += [4 * r] * hasattr(t, 'fuse2') + [8 * r] * hasattr(t, 'fuse3')
+        return strides
 
-    def feature_specs(self) -> List[dict]:
-        """``[{name, channels, stride}]`` of the outputs selected by ``out_indices``, in output order."""
-        return [dict(self._specs[idx]) for idx in self.out_indices]
+    def get_feature_info(self, key: Union[int, str]) -> FeatureInfo:
+        """The :class:`FeatureInfo` of one selectable output: a level index (negative counts from the head
+        input) or a name (``'stem'``, ``'stage2'``, ``'stage2.a3'``, ``'head_input'``)."""
+        if isinstance(key, int) and not isinstance(key, bool) and -self.num_levels <= key < self.num_levels:
+            key %= self.num_levels
+        for info in self.feature_info:
+            if key in (info.key, info.name) or key == f'{info.name}.y':
+                return info
+        names = [f.name for f in self.feature_info]
+        raise ValueError(f'{key!r} is neither a level index (0..{self.num_levels - 1}) nor one of {names}')
+
+    @property
+    def out_feature_info(self) -> List[FeatureInfo]:
+        """The :class:`FeatureInfo` of the outputs selected by ``out_indices``, in output order."""
+        return [self.get_feature_info(idx) for idx in self.out_indices]
 
     @property
     def out_channels(self) -> List[int]:
-        return [spec['channels'] for spec in self.feature_specs()]
+        return [info.channels for info in self.out_feature_info]
 
     def _parse_out_indices(self, out_indices: Sequence[Union[int, str]]) -> Tuple[Union[int, str], ...]:
         if isinstance(out_indices, (int, str)):
             out_indices = [out_indices]
         parsed = []
         for idx in out_indices:
-            if isinstance(idx, int) and not isinstance(idx, bool):
-                if not -self.num_levels <= idx < self.num_levels:
-                    raise ValueError(f'out_indices entry {idx} is out of range: this ScaleNet has levels 0..'
-                                     f'{self.num_levels - 1} (stem, stage1..stage{self.arch.stages}, head input)')
-                parsed.append(idx % self.num_levels)
-            elif isinstance(idx, str) and idx in self._specs:
-                parsed.append(idx)
-            else:
-                names = [k for k in self._specs if isinstance(k, str)]
-                raise ValueError(f'out_indices entry {idx!r} is neither a level index nor one of {names}')
+            if isinstance(idx, bool) or not isinstance(idx, (int, str)):
+                raise ValueError(f'out_indices entries are level indices or names, got {idx!r}')
+            if isinstance(idx, int) and not -self.num_levels <= idx < self.num_levels:
+                raise ValueError(f'out_indices entry {idx} is out of range: this ScaleNet has levels 0..'
+                                 f'{self.num_levels - 1} (stem, stage1..stage{self.arch.stages}, head input)')
+            info = self.get_feature_info(idx)  # raises on an unknown name
+            # a level given by name ('stem', 'stage2', 'head_input') is stored as its index; 'stage{i}.y' and the
+            # within-block maps stay names (the keys forward() fills)
+            parsed.append(info.key if isinstance(idx, int) or not idx.endswith(('.y', '.a1', '.a2', '.a3')) else idx)
         if not parsed:
             raise ValueError('out_indices must select at least one feature')
         return tuple(parsed)

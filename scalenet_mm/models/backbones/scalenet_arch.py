@@ -215,6 +215,9 @@ def resolve_arch(arch: Union[str, dict]) -> Tuple[Optional[str], dict]:
         return None, copy.deepcopy(arch)
     if not isinstance(arch, str):
         raise ArchError(f'arch must be a preset name or a dict, got {type(arch).__name__}')
+    from .named_archs import NAMED_ARCHS, get_named_arch
+    if arch in NAMED_ARCHS:  # our configs' small archs: not presets, so no reference numbers apply
+        return None, get_named_arch(arch)
     index = _name_index()
     key = index.get(_normalise_name(arch))
     if key is None:
@@ -223,7 +226,8 @@ def resolve_arch(arch: Union[str, dict]) -> Tuple[Optional[str], dict]:
         close = difflib.get_close_matches(_normalise_name(arch), list(index), n=3, cutoff=0.6)
         hint = f' Did you mean {", ".join(repr(index[c]) for c in close)}?' if close else ''
         raise ArchError(f'Unknown ScaleNet arch {arch!r}.{hint} Available presets: {", ".join(ARCH_ZOO)} '
-                        f'(aliases: scalenet_mm.models.backbones.scalenet_arch.ARCH_ALIASES), or pass a dict.')
+                        f'(aliases: scalenet_mm.models.backbones.scalenet_arch.ARCH_ALIASES), a named arch of '
+                        'scalenet_mm.models.backbones.NAMED_ARCHS, or pass a dict.')
     return key, copy.deepcopy(ARCH_ZOO[key])
 
 

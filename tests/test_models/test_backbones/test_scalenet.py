@@ -52,7 +52,7 @@ def test_preset_matches_reference_numbers(name, reference_archs):
     for i in range(1, model.arch.stages + 1):
         assert list(outs[i].shape[1:]) == shapes[f'stage{i}']
     assert list(outs[-1].shape[1:]) == shapes['head_input']
-    assert [s['channels'] for s in model.feature_specs()] == [o.shape[1] for o in outs]
+    assert [f.channels for f in model.out_feature_info] == [o.shape[1] for o in outs]
 
 
 @pytest.mark.parametrize('name', ALL_PRESETS)
@@ -79,10 +79,10 @@ def test_any_input_size_gives_documented_strides(name):
     for h, w in sizes:
         with torch.no_grad():
             outs = model(torch.randn(1, 3, h, w))
-        for out, spec in zip(outs, model.feature_specs()):
-            expected = (expected_side(model, h, spec['stride']), expected_side(model, w, spec['stride']))
-            assert tuple(out.shape[-2:]) == expected, (spec, h, w)
-            assert out.shape[1] == spec['channels']
+        for out, info in zip(outs, model.out_feature_info):
+            expected = (expected_side(model, h, info.stride), expected_side(model, w, info.stride))
+            assert tuple(out.shape[-2:]) == expected, (info, h, w)
+            assert out.shape[1] == info.channels
             assert torch.isfinite(out).all()
 
 
@@ -96,8 +96,8 @@ def test_below_minimum_size_is_a_clear_error(name):
 
 def test_documented_vo21_levels():
     model = ScaleNet('D4D5S5', out_indices=(1, 2, 3, 4))
-    specs = model.feature_specs()
-    assert [(s['channels'], s['stride']) for s in specs] == [(80, 4), (160, 8), (400, 16), (1746, 32)]
+    infos = model.out_feature_info
+    assert [(f.channels, f.stride) for f in infos] == [(80, 4), (160, 8), (400, 16), (1746, 32)]
     assert model.min_input_size == 32
     outs = model.eval()(torch.randn(1, 3, 224, 224))
     assert [tuple(o.shape[1:]) for o in outs] == [(80, 56, 56), (160, 28, 28), (400, 14, 14), (1746, 7, 7)]
