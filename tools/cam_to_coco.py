@@ -1,3 +1,4 @@
+#!/usr/bin/env python
 """CAM pseudo-boxes (or CAM detections) in COCO format from a trained classifier.
 
 Pseudo-box mode (default): for every image of ``--ann``, take its image-level labels (the categories that
@@ -12,21 +13,15 @@ annotation file with the same images and categories::
 Detection mode (``--as-detections``): the image-level labels are *not* used; every class the classifier
 scores at least ``--score-thr`` yields its CAM boxes with the class score, written as a COCO *results* list
 (``--eval`` scores it against ``--ann`` with pycocotools and writes ``<out>.eval.json``).
-
-The classifier is an mmpretrain ``ImageClassifier`` whose head supports classic CAM (``CAMHead``, or a
-(multi-label) linear head after global average pooling); its test pipeline must map the whole image (resize,
-no crop). The CAM source is :func:`scalenet_mm.detection.classifier_cams`.
 """
 import argparse
 import json
 import os
 import os.path as osp
-import sys
 import time
 
-REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-if REPO_ROOT not in sys.path:
-    sys.path.insert(0, REPO_ROOT)
+from scalenet_mm.apis import init_model, make_cam_detections, make_pseudo_boxes
+from scalenet_mm.detection import box_recall, coco_bbox_eval
 
 
 def parse_args(argv=None):
@@ -54,118 +49,47 @@ def parse_args(argv=None):
     return p.parse_args(argv)
 
 
-def load_classifier(config, checkpoint, device='cpu'):
-    """``(model, transforms)``: the classifier in eval mode and its test pipeline as a list of callables."""
-    from mmengine.config import Config
-    from mmengine.registry import init_default_scope
-    from mmpretrain.apis import init_model
-    from mmpretrain.registry import TRANSFORMS
-    cfg = Config.fromfile(config)
-    init_default_scope(cfg.get('default_scope', 'mmpretrain'))
-    model = init_model(cfg, checkpoint, device=device)
-    model.eval()
-    pipeline_cfg = cfg.test_dataloader.dataset.pipeline
-    transforms = [TRANSFORMS.build(t) for t in pipeline_cfg]
-    return model, transforms
-
-
-def iter_cams(model, transforms, images, img_dir, batch_size=32):
-    """Yield ``(image_record, cams (C, h, w) numpy, scores (C,) numpy)`` for COCO image records.
-
-    Consecutive images of equal size are batched; the CAM comes from :func:`classifier_cams`.
-    """
-    from mmengine.dataset import pseudo_collate
-
-    from scalenet_mm.detection import classifier_cams
-
-    def run(batch):
-        datas = []
-        for img in batch:
-            d = dict(img_path=osp.join(img_dir, img['file_name']))
-            for t in transforms:
-                d = t(d)
-            datas.append(d)
-        data = model.data_preprocessor(pseudo_collate(datas), False)
-        cams, scores = classifier_cams(model, data['inputs'])
-        return cams.float().cpu().numpy(), scores.float().cpu().numpy()
-
-    batch = []
-    for img in images:
-        if batch and (len(batch) == batch_size or (img.get('height'), img.get('width')) !=
-                      (batch[0].get('height'), batch[0].get('width'))):
-            cams, scores = run(batch)
-            yield from zip(batch, cams, scores)
-            batch = []
-        batch.append(img)
-    if batch:
-        cams, scores = run(batch)
-        yield from zip(batch, cams, scores)
-
-
-def _image_size(img):
-    if 'height' in img and 'width' in img:
-        return int(img['height']), int(img['width'])
-    raise ValueError(f'image {img["id"]} has no height/width in the annotation file')
+def _write_json(path, obj, indent=None):
+    with open(path, 'w') as f:
+        json.dump(obj, f, indent=indent)
 
 
 def main(argv=None):
     args = parse_args(argv)
-    import torch
     if args.threads:
+        import torch
         torch.set_num_threads(args.threads)
-    from scalenet_mm.detection import (box_recall, build_pseudo_coco, cam_detections, cam_to_boxes,
-                                       coco_bbox_eval, image_level_labels)
     start = time.time()
-    with open(args.ann, encoding='utf-8') as f:
-        coco = json.load(f)
-    category_ids = sorted(int(c['id']) for c in coco['categories'])
-    index = {cid: i for i, cid in enumerate(category_ids)}
-    model, transforms = load_classifier(args.config, args.checkpoint, args.device)
-    num_classes = getattr(model.head, 'num_classes', None)
-    if num_classes is not None and num_classes != len(category_ids):
-        raise SystemExit(f'the classifier has {num_classes} classes but {args.ann} has {len(category_ids)} '
-                         'categories; class index i must be the i-th category id in ascending order')
-    images = sorted(coco['images'], key=lambda im: int(im['id']))
+    model = init_model(args.config, args.checkpoint, device=args.device)
     os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
+    common = dict(thr=args.thr, multi_contour=args.multi_contour, min_area=args.min_area,
+                  batch_size=args.batch_size)
     if args.as_detections:
-        results = []
-        for img, cams, scores in iter_cams(model, transforms, images, args.img_dir, args.batch_size):
-            results += cam_detections(img['id'], cams, scores, category_ids, _image_size(img), args.thr,
-                                      args.multi_contour, args.min_area, args.score_thr, args.topk)
-        with open(args.out, 'w') as f:
-            json.dump(results, f)
-        print(f'wrote {len(results)} CAM detections for {len(images)} images to {args.out} '
+        results, coco = make_cam_detections(model, args.ann, args.img_dir, score_thr=args.score_thr,
+                                            topk=args.topk, **common)
+        _write_json(args.out, results)
+        print(f'wrote {len(results)} CAM detections for {len(coco["images"])} images to {args.out} '
               f'({time.time() - start:.1f}s)')
         if args.eval:
             metrics = coco_bbox_eval(coco, results, verbose=True)
-            with open(args.out + '.eval.json', 'w') as f:
-                json.dump(metrics, f, indent=1)
+            _write_json(args.out + '.eval.json', metrics, indent=1)
             print(json.dumps(metrics))
         return
-    labels = image_level_labels(coco)  # the only use of the annotation file's annotations
-    boxes = {}
-    for img, cams, _ in iter_cams(model, transforms, images, args.img_dir, args.batch_size):
-        per_cat = {}
-        for cat in labels[int(img['id'])]:
-            b = cam_to_boxes(cams[index[cat]], _image_size(img), args.thr, args.multi_contour, args.min_area)
-            if len(b):
-                per_cat[cat] = b
-        boxes[int(img['id'])] = per_cat
     mode = 'multi-contour' if args.multi_contour else 'largest contour'
-    pseudo = build_pseudo_coco(coco, boxes, description=f'CAM pseudo-boxes ({mode}, tau={args.thr}) from '
-                               f'{osp.basename(args.checkpoint)}')
-    with open(args.out, 'w') as f:
-        json.dump(pseudo, f)
-    n = len(pseudo['annotations'])
-    print(f'wrote {n} pseudo-boxes ({n / max(len(images), 1):.2f} per image, {mode}, tau={args.thr}) for '
-          f'{len(images)} images to {args.out} ({time.time() - start:.1f}s)')
+    pseudo = make_pseudo_boxes(model, args.ann, args.img_dir, description=f'CAM pseudo-boxes ({mode}, '
+                               f'tau={args.thr}) from {osp.basename(args.checkpoint)}', **common)
+    _write_json(args.out, pseudo)
+    n, num_images = len(pseudo['annotations']), len(pseudo['images'])
+    print(f'wrote {n} pseudo-boxes ({n / max(num_images, 1):.2f} per image, {mode}, tau={args.thr}) for '
+          f'{num_images} images to {args.out} ({time.time() - start:.1f}s)')
     if args.report_quality:
+        with open(args.ann, encoding='utf-8') as f:
+            coco = json.load(f)
         recall, precision = box_recall(coco, pseudo, 0.5)
-        quality = dict(num_images=len(images), num_boxes=n, num_true_boxes=len(coco.get('annotations', [])),
-                       boxes_per_image=n / max(len(images), 1), recall_iou50=round(recall, 4),
+        quality = dict(num_images=num_images, num_boxes=n, num_true_boxes=len(coco.get('annotations', [])),
+                       boxes_per_image=n / max(num_images, 1), recall_iou50=round(recall, 4),
                        precision_iou50=round(precision, 4))
-        with open(args.out + '.quality.json', 'w') as f:
-            json.dump(quality, f, indent=1)
+        _write_json(args.out + '.quality.json', quality, indent=1)
         print(json.dumps(quality))
 
 

@@ -17,11 +17,8 @@ import sys
 
 import torch
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # run from a checkout without installing
-
-from scalenet_mm.models.backbones import scalenet_name  # noqa: E402
-from scalenet_mm.models.converters import (OriginalKeyError, convert_original_state_dict,  # noqa: E402
-                                           load_original_checkpoint)
+from scalenet_mm.models.backbones import scalenet_name
+from scalenet_mm.models.converters import OriginalKeyError, convert_original_state_dict, load_original_checkpoint
 
 
 def parse_arch(value: str):

@@ -9,16 +9,12 @@ next to the reference numbers of the spec and the paper's figures.
 """
 import argparse
 import json
-import os.path as osp
 import sys
 
 import torch
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-
-from scalenet_mm.models.backbones import ARCH_ALIASES, PAPER_NAMES, ScaleNet, scalenet_name  # noqa: E402
-
-REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+from scalenet_mm.apis.flops import REFERENCE_JSON
+from scalenet_mm.models.backbones import ARCH_ALIASES, PAPER_NAMES, ScaleNet, scalenet_name
 
 
 def measure(name: str, entry: dict) -> dict:
@@ -32,14 +28,14 @@ def measure(name: str, entry: dict) -> dict:
     shapes = [list(o.shape[1:]) for o in outs]
     ref = entry['stage_shapes']
     ref_shapes = [ref['stem_x1']] + [ref[f'stage{i}'] for i in range(1, model.arch.stages + 1)] + [ref['head_input']]
-    levels = ', '.join(f"{s['channels']}@{s['stride']}" for s in model.feature_specs())
+    levels = ', '.join(f'{f.channels}@{f.stride}' for f in model.out_feature_info)
     return dict(params=params, depth=model.depth, shapes_ok=shapes == ref_shapes, head=shapes[-1],
                 name=scalenet_name(name), levels=levels, min_size=model.min_input_size)
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument('--reference', default=osp.join(REPO, 'tests', 'data', 'reference_archs.json'))
+    parser.add_argument('--reference', default=REFERENCE_JSON)
     parser.add_argument('--out', help='also write the table to this file')
     args = parser.parse_args(argv)
     entries = json.load(open(args.reference))

@@ -8,12 +8,9 @@ file, hence the mandatory ``--trust`` -- and saves a plain-data copy:
     python tools/upgrade_checkpoint.py --trust work_dirs/old/epoch_10.pth work_dirs/old/epoch_10.plain.pth
 """
 import argparse
-import os.path as osp
 import sys
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-
-from scalenet_mm.engine.checkpoint_safety import upgrade_legacy_checkpoint  # noqa: E402
+from scalenet_mm.engine.checkpoint_safety import upgrade_legacy_checkpoint
 
 
 def main(argv=None) -> int:

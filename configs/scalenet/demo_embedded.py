@@ -9,15 +9,12 @@ input_size = 64  # image side (tools/get_flops.py reads it)
 # the class names of scalenet_mm.datasets.SYNTHETIC_CLASSES (= data/demo/imagenet/meta/classes.txt)
 classes = ['checker_blob', 'cross', 'disc', 'dotted_hexagon', 'ring', 'star', 'striped_square', 'triangle']
 
-# A custom arch in the authors' dict format: a DoubleCouple stage (2 blocks, 32 channels, three scales) and a
-# SingleCouple stage (2 blocks, 64 channels) joined by the interactive transition. The ImageNet stem (stride 4)
-# suits the 64x64 images: the stages run at 16x16 and 8x8.
-demo_arch = dict(stages=2, depth=32, layers=(2, 2), blocks=('D', 'S'), slink=('A', 'A'), growth=(0, 0),
-                 expand=(32, ), dfunc=('O', ), dstyle='maxpool', rock='U', branch=1, last_down=False,
-                 last_dfuc='D', last_expand=32, version=3)
+# 'demo-d2s2' (scalenet_mm.models.backbones.NAMED_ARCHS): a DoubleCouple stage (2 blocks, 32 channels, three
+# scales) and a SingleCouple stage (2 blocks, 64 channels) joined by the interactive transition. The ImageNet stem
+# (stride 4) suits the 64x64 images: the stages run at 16x16 and 8x8.
 model = dict(
     type='ImageClassifier',
-    backbone=dict(type='ScaleNet', arch=demo_arch, stem_type='imagenet'),
+    backbone=dict(type='ScaleNet', arch='demo-d2s2'),
     neck=dict(type='GlobalAveragePooling'),
     head=dict(
         type='LinearClsHead',

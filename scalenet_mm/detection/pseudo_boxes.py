@@ -19,6 +19,7 @@ from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
+from scalenet_mm.utils.box_geometry import box_area, box_iou, xywh_to_xyxy, xyxy_to_xywh
 from scalenet_mm.wsol import boxes_from_cam, prepare_cam
 
 __all__ = [
@@ -64,11 +65,13 @@ def cam_to_boxes(cam: np.ndarray,
     Returns:
         ``(K, 4)`` float64 array of inclusive ``[x0, y0, x1, y1]`` pixel boxes, largest first.
     """
-    norm = prepare_cam(cam, image_size)
-    boxes = boxes_from_cam(norm, [thr], multi_contour=multi_contour)[0].astype(np.float64)
+    # pseudo ground truth needs the exact inclusive extent of each region: the 'legacy' geometry (the WSOL
+    # reference protocol's boxes are one pixel larger and score at 224x224, which is right for its metric only)
+    norm = prepare_cam(cam, image_size, protocol='legacy')
+    boxes = boxes_from_cam(norm, [thr], multi_contour=multi_contour, protocol='legacy')[0].astype(np.float64)
     if len(boxes) == 0:
         return boxes.reshape(0, 4)
-    areas = (boxes[:, 2] - boxes[:, 0] + 1) * (boxes[:, 3] - boxes[:, 1] + 1)
+    areas = box_area(boxes)
     order = np.argsort(-areas, kind='stable')
     boxes, areas = boxes[order], areas[order]
     keep = areas >= min_area
@@ -78,8 +81,7 @@ def cam_to_boxes(cam: np.ndarray,
 
 def xyxy_to_coco(box: Sequence[float]) -> List[float]:
     """Inclusive ``[x0, y0, x1, y1]`` pixel box -> COCO ``[x, y, w, h]`` (``w = x1 - x0 + 1``)."""
-    x0, y0, x1, y1 = (float(v) for v in box)
-    return [x0, y0, x1 - x0 + 1.0, y1 - y0 + 1.0]
+    return [float(v) for v in xyxy_to_xywh(np.asarray(box, dtype=np.float64).reshape(4))]
 
 
 def build_pseudo_coco(source: Mapping, boxes: Mapping[int, Mapping[int, np.ndarray]],
@@ -177,13 +179,11 @@ def coco_bbox_eval(gt: Mapping, results: Iterable[Mapping], verbose: bool = Fals
 
 def box_recall(gt: Mapping, pseudo: Mapping, iou_thr: float = 0.5) -> Tuple[float, float]:
     """(recall, precision) of pseudo-boxes against true boxes at an IoU threshold (same class, greedy)."""
-    from scalenet_mm.wsol import box_iou
-
     def by_key(doc):
-        out: Dict[Tuple[int, int], List[List[float]]] = {}
+        out: Dict[Tuple[int, int], List[np.ndarray]] = {}
         for a in doc['annotations']:
-            x, y, w, h = a['bbox']
-            out.setdefault((int(a['image_id']), int(a['category_id'])), []).append([x, y, x + w - 1, y + h - 1])
+            box = xywh_to_xyxy(np.asarray(a['bbox'], dtype=np.float64))
+            out.setdefault((int(a['image_id']), int(a['category_id'])), []).append(box)
         return out
 
     g, p = by_key(gt), by_key(pseudo)

@@ -1,13 +1,9 @@
 """Shared helpers of the config / tool tests: tiny data in the real on-disk formats and cfg-options that shrink
 the shipped configs to seconds on a CPU."""
-import glob
-import os
-import os.path as osp
-import sys
 
 import pytest
 
-from test_configs.config_helpers import REPO, TOOLS, loader_opts  # noqa: F401,E402
+from tests.test_configs.config_helpers import REPO, TOOLS, loader_opts  # noqa: F401,E402
 
 
 @pytest.fixture(scope='session')

@@ -3,7 +3,7 @@ import os.path as osp
 
 import pytest
 import torch
-from test_configs.config_helpers import ALL_CONFIGS, CONFIG_DIR, config_path
+from tests.test_configs.config_helpers import ALL_CONFIGS, config_path
 from mmengine.config import Config
 from mmengine.registry import DefaultScope
 

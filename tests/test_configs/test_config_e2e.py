@@ -7,19 +7,17 @@ import pickle
 
 import pytest
 import torch
-from test_configs.config_helpers import config_path, loader_opts
+from tests.test_configs.config_helpers import config_path, loader_opts, test_like_tool, train_like_tool
 
 
 def _train_resume_test(tmp_path, config, opts, num_test):
-    import test as test_tool
-    import train as train_tool
     wd = str(tmp_path / 'work')
-    runner = train_tool.main([config, '--work-dir', wd, '--cfg-options', *opts, 'train_cfg.max_epochs=2'])
+    runner = train_like_tool(config, wd, [*opts, 'train_cfg.max_epochs=2'])
     iters_per_epoch = len(runner.train_dataloader)
     assert runner.epoch == 2 and osp.isfile(osp.join(wd, 'epoch_2.pth'))
     assert glob.glob(osp.join(wd, 'best_*.pth')), 'validation after each epoch should keep a best checkpoint'
 
-    runner = train_tool.main([config, '--work-dir', wd, '--resume', '--cfg-options', *opts, 'train_cfg.max_epochs=3'])
+    runner = train_like_tool(config, wd, [*opts, 'train_cfg.max_epochs=3'], resume='auto')
     assert runner.epoch == 3 and runner.iter == 3 * iters_per_epoch
     ckpt = osp.join(wd, 'epoch_3.pth')
     meta = torch.load(ckpt, map_location='cpu')['meta']  # weights-only load (scalenet_mm allow-lists the rest)
@@ -27,10 +25,10 @@ def _train_resume_test(tmp_path, config, opts, num_test):
     logs = sorted(glob.glob(osp.join(wd, '*', '*.log')))
     assert any('resumed epoch: 2' in open(p).read() for p in logs), 'the 3rd epoch must come from resuming'
 
-    one = test_tool.main([config, ckpt, '--work-dir', wd, '--cfg-options', *opts])
+    one = test_like_tool(config, ckpt, wd, opts)
     assert 0 <= one['accuracy/top1'] <= 100
     out = str(tmp_path / 'preds.pkl')
-    ten = test_tool.main([config, ckpt, '--work-dir', wd, '--tta', '--out', out, '--cfg-options', *opts])
+    ten = test_like_tool(config, ckpt, wd, opts, tta=True, out=out)
     assert 0 <= ten['accuracy/top1'] <= 100
     with open(out, 'rb') as f:
         preds = pickle.load(f)

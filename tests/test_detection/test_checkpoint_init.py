@@ -10,7 +10,7 @@ from mmengine.logging import MMLogger
 from mmengine.registry import init_default_scope
 from mmengine.runner.checkpoint import _load_checkpoint_with_prefix
 
-from test_detection.det_helpers import EMBEDDED_DIR, SCALENET_TINY
+from tests.test_detection.det_helpers import EMBEDDED_DIR, SCALENET_TINY
 
 
 def _classifier(backbone, in_channels, num_classes=8):

@@ -4,7 +4,7 @@ import os.path as osp
 import pytest
 from mmengine.config import Config
 
-from test_detection.det_helpers import EMBEDDED_DIR
+from tests.test_detection.det_helpers import EMBEDDED_DIR
 
 
 def _tiny_run_cfg(config, coco_root, work_dir, ann_file='annotations/instances_train2017.json'):

@@ -1,13 +1,14 @@
 """CAM -> boxes -> COCO logic, the CocoImageLabels data set and tools/cam_to_coco.py end to end."""
-import importlib.util
 import json
 import os.path as osp
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 import torch
 
-from test_detection.det_helpers import REPO_ROOT, SCALENET_TINY
+from tests.test_detection.det_helpers import REPO_ROOT, SCALENET_TINY
 from scalenet_mm.detection import (CocoImageLabels, build_pseudo_coco, cam_detections, cam_to_boxes,
                                    coco_bbox_eval, image_level_labels, xyxy_to_coco)
 from scalenet_mm.detection.pseudo_boxes import box_recall
@@ -124,11 +125,10 @@ def tiny_classifier(tmp_path_factory):
 
 
 def _cam_to_coco(args):
-    """Run tools/cam_to_coco.py in-process (its CLI entry point ``main(argv)``)."""
-    spec = importlib.util.spec_from_file_location('cam_to_coco', REPO_ROOT / 'tools' / 'cam_to_coco.py')
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    module.main(args)
+    """Run tools/cam_to_coco.py (its command line, in a subprocess)."""
+    proc = subprocess.run([sys.executable, str(REPO_ROOT / 'tools' / 'cam_to_coco.py'), *args], capture_output=True,
+                          text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
 
 
 @pytest.mark.parametrize('multi', [False, True])

@@ -1,4 +1,5 @@
-"""tools/get_flops.py reproduces the spec's params/MACs (minus dead modules) for every shipped preset config."""
+"""The complexity api (and tools/get_flops.py) reproduce the spec's params/MACs (minus dead modules) for every
+shipped preset config."""
 import glob
 import os.path as osp
 import subprocess
@@ -6,17 +7,17 @@ import sys
 
 import pytest
 
+from scalenet_mm.apis import load_reference, measure_complexity
+
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-sys.path.insert(0, osp.join(REPO, 'tools'))
 CONFIGS = sorted(glob.glob(osp.join(REPO, 'configs', 'scalenet', '*.py')))
 ABLATIONS = ('_pool-down', '_interp-up', '_noskip', 'cifar100_d7_32l_singlepath', 'demo_embedded')
 
 
 @pytest.fixture(scope='module')
 def results():
-    import get_flops
-    refs = get_flops.load_reference()
-    return {osp.basename(c): get_flops.measure(c, refs=refs) for c in CONFIGS}
+    refs = load_reference()
+    return {osp.basename(c): measure_complexity(c, refs=refs) for c in CONFIGS}
 
 
 def test_every_preset_config_matches_the_spec(results, reference_archs):

@@ -1,18 +1,27 @@
 """End to end: generated CUB-layout data -> a few training iterations -> tools/wsol_eval.py -> JSON + PNGs."""
 import json
 import os.path as osp
+import subprocess
 import sys
 
 import pytest
 
+from scalenet_mm.apis import run_wsol_eval
+
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-sys.path.insert(0, osp.join(ROOT, 'tools'))
+
+
+def _tool(name, *argv):
+    proc = subprocess.run([sys.executable, osp.join(ROOT, 'tools', name), *argv], capture_output=True, text=True,
+                          timeout=600)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
+    return proc.stdout
 
 
 @pytest.fixture(scope='module')
 def trained(tmp_path_factory):
     from scalenet_mm.datasets import generate_dataset
-    from wsol_experiment import train
+    from scalenet_mm.experiments.wsol_embedded import train
     tmp = tmp_path_factory.mktemp('wsol_e2e')
     generate_dataset(str(tmp / 'data'), num_train=32, num_test=12, image_size=64, seed=3, layouts=('cub', ))
     config = osp.join(ROOT, 'configs/wsol/scalenet_demo_cub.py')
@@ -23,11 +32,10 @@ def trained(tmp_path_factory):
 
 
 def test_wsol_eval_cli(trained):
-    import wsol_eval
     tmp, config, ckpt, data_root = trained
     out = tmp / 'eval'
-    wsol_eval.main([config, ckpt, '--work-dir', str(out), '--multi-scale', '16,32,64', '--num-vis', '3',
-                    '--cfg-options', f'test_dataloader.dataset.data_root={data_root}'])
+    _tool('wsol_eval.py', config, ckpt, '--work-dir', str(out), '--multi-scale', '16,32,64', '--num-vis', '3',
+          '--no-progress', '--cfg-options', f'test_dataloader.dataset.data_root={data_root}')
     for name in ('wsol_metrics.json', 'wsol_curves.png', 'wsol_grid.png'):
         assert (out / name).stat().st_size > 0, name
     saved = json.loads((out / 'wsol_metrics.json').read_text())
@@ -44,14 +52,13 @@ def test_wsol_eval_cli(trained):
 
 
 def test_wsol_eval_gradient_level_and_cam_demo(trained):
-    import cam_demo
-    import wsol_eval
     tmp, config, ckpt, data_root = trained
-    res = wsol_eval.run_wsol_eval(config, ckpt, str(tmp / 'eval2'), method='layercam', level='backbone.stage1',
+    res = run_wsol_eval(config, ckpt, str(tmp / 'eval2'), method='layercam', level='backbone.stage1',
                                   num_samples=4, num_vis=2, progress=False,
                                   cfg_options={'test_dataloader.dataset.data_root': data_root})
     assert res['info']['layer'] == 'backbone.stage1.y'
     assert osp.isfile(res['files']['grid'])
-    written = cam_demo.main([config, ckpt, osp.join(data_root, 'CUB_200_2011', 'images'), '--limit', '2',
-                             '--out-dir', str(tmp / 'cams'), '--multi-scale', '32,64'])
-    assert len(written) == 2 and all(osp.isfile(p) for p in written)
+    stdout = _tool('cam_demo.py', config, ckpt, osp.join(data_root, 'CUB_200_2011', 'images'), '--limit', '2',
+                   '--out-dir', str(tmp / 'cams'), '--multi-scale', '32,64')
+    written = sorted((tmp / 'cams').glob('*_cam.png'))
+    assert len(written) == 2 and 'wrote 2 overlay(s)' in stdout

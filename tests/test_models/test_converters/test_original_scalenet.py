@@ -9,7 +9,7 @@ import torch
 from mmengine.registry import DefaultScope
 from mmpretrain.models import ImageClassifier
 
-from reference.original_scalenet import OriginalScaleNet
+from tests.reference.original_scalenet import OriginalScaleNet
 from scalenet_mm.models.backbones import ARCH_ZOO, ScaleNet
 from scalenet_mm.models.converters import (OriginalKeyError, convert_original_state_dict, load_original_checkpoint,
                                            original_key_to_ours)
