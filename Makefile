@@ -2,7 +2,7 @@
 PY := .venv/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: install demo test test-all test-slow clean help
+.PHONY: install demo test test-all test-slow lint clean help
 
 help:
 	@echo "make install   create .venv and install the pinned OpenMMLab stack (mmcv wheel built once, cached)"
@@ -10,6 +10,7 @@ help:
 	@echo "make test      install, run the test suite (excludes tests marked slow)"
 	@echo "make test-slow install, run only the slow tests"
 	@echo "make test-all  install, run every test"
+	@echo "make lint      install, ruff (pyflakes, pycodestyle at 120 columns, import order) over the repo"
 
 install:
 	@bash tools/install.sh
@@ -22,6 +23,9 @@ test: install
 
 test-slow: install
 	$(PY) -m pytest -m slow $(PYTEST_ARGS)
+
+lint: install
+	.venv/bin/ruff check .
 
 test-all: install
 	$(PY) -m pytest $(PYTEST_ARGS)

@@ -7,7 +7,8 @@
 #   3. build tools   setuptools<81, wheel, ninja (mmcv's build needs them, without build isolation)
 #   4. mmcv          2.1.0 with compiled CPU ops; built once per machine from the sdist with the
 #                    C++ standard flag patched to c++20, then cached in $SCALENET_MM_CACHE
-#   5. stack         mmengine, mmdet, mmpretrain and the test tools (requirements/*.txt)
+#   5. stack         mmengine, mmdet, mmpretrain, grad-cam, ONNX Runtime / OpenVINO, test and lint tools
+#                    (requirements/{runtime,tests,deploy,lint}.txt)
 #   6. package       scalenet_mm in editable mode
 set -euo pipefail
 
@@ -98,11 +99,11 @@ else
   run_logged mmcv-install "$LOGDIR/mmcv-install.log" $PIP install --no-deps --force-reinstall "$WHEEL_DIR"/mmcv-*.whl
 fi
 
-step "5/6 mmengine, mmdet, mmpretrain and test tools (requirements/runtime.txt, requirements/tests.txt)"
-if "$PY" -m pip install --dry-run --no-deps -r "$ROOT/requirements/runtime.txt" -r "$ROOT/requirements/tests.txt" 2>/dev/null \
+step "5/6 mmengine, mmdet, mmpretrain, grad-cam, deploy engines, test and lint tools (requirements/*.txt)"
+if "$PY" -m pip install --dry-run --no-deps -r "$ROOT/requirements/runtime.txt" -r "$ROOT/requirements/tests.txt" -r "$ROOT/requirements/deploy.txt" -r "$ROOT/requirements/lint.txt" 2>/dev/null \
     | grep -q "Would install"; then
   echo "[install]   installing (log: $LOGDIR/stack.log)"
-  run_logged stack "$LOGDIR/stack.log" $PIP install -r "$ROOT/requirements/runtime.txt" -r "$ROOT/requirements/tests.txt"
+  run_logged stack "$LOGDIR/stack.log" $PIP install -r "$ROOT/requirements/runtime.txt" -r "$ROOT/requirements/tests.txt" -r "$ROOT/requirements/deploy.txt" -r "$ROOT/requirements/lint.txt"
 else
   skip "all pinned requirements already satisfied"
 fi
