@@ -18,7 +18,9 @@ loops apply it, so configs keep their ``train_dataloader.dataset.*`` keys.
 """
 import copy
 import logging
+import os
 import signal
+import threading
 from typing import Any, Dict, Iterator, List, Optional, Union
 
 from mmengine.dataset import DefaultSampler
@@ -161,10 +163,20 @@ def _type_name(cfg: Optional[Dict]) -> Optional[str]:
     return kind if isinstance(kind, str) else getattr(kind, '__name__', str(kind))
 
 
+def _exit_on_sigterm_from_parent(parent: int) -> None:
+    while True:
+        info = signal.sigwaitinfo({signal.SIGTERM})
+        if info.si_pid == parent:  # the main process shutting its workers down
+            os._exit(0)
+        # anyone else (a scheduler signalling the process group): the main process decides when to stop
+
+
 def crash_safe_worker_init(worker_id: int, num_workers: int, rank: int, seed: Optional[int]) -> None:
-    """Dataloader worker start-up: ignore SIGTERM (a scheduler signals the whole process group; the main process
-    decides when to stop, and workers exit with it), then mmengine's per-worker seeding."""
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    """Dataloader worker start-up: SIGTERM only ends the worker when its main process sends it (shutdown), not
+    when a scheduler signals the whole process group (the main process then checkpoints and stops, and the
+    workers exit with it); then mmengine's per-worker seeding."""
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})  # delivered to the waiting thread only
+    threading.Thread(target=_exit_on_sigterm_from_parent, args=(os.getppid(), ), daemon=True).start()
     if seed is not None:
         default_worker_init_fn(worker_id, num_workers, rank, seed)
 

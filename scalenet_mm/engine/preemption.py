@@ -5,8 +5,9 @@ signal only sets a flag; after the current training iteration the run writes a c
 through :class:`~scalenet_mm.engine.checkpoint_hook.CrashSafeCheckpointHook` (atomic, recorded in
 ``last_checkpoint``), and exits with ``exit_code`` (143, the status of a process ended by SIGTERM). In a
 distributed run the ranks agree on the iteration (one all-reduce of the flag per iteration), save together and
-wait for the writer before exiting. Dataloader workers of the crash-safe loops ignore SIGTERM (their process
-group receives it too), so they cannot bring the run down before the checkpoint is written.
+wait for the writer before exiting. Dataloader workers of the crash-safe loops ignore a SIGTERM that does not come
+from their main process (a scheduler signals the whole process group), so they cannot bring the run down before
+the checkpoint is written.
 """
 import logging
 import signal
