@@ -81,7 +81,12 @@ param_scheduler = [
     dict(type='CosineAnnealingLR', by_epoch=True, begin=0, end=max_epochs, T_max=max_epochs, eta_min=1e-5,
          convert_to_iter_based=True)
 ]
-default_hooks = dict(logger=dict(interval=25), checkpoint=dict(interval=max_epochs, max_keep_ckpts=1))
+# Crash-safe training (scalenet_mm.engine, README "Training"): atomic checkpoints, resume from the newest readable
+# one, exact resume (per-sample augmentation seeds, checkpointed random state, mid-epoch skip), save on SIGTERM.
+default_hooks = dict(logger=dict(interval=25),
+                     checkpoint=dict(type='CrashSafeCheckpointHook', interval=max_epochs, max_keep_ckpts=1))
+runner_type = 'CrashSafeRunner'
+custom_hooks = [dict(type='ExactResumeHook'), dict(type='PreemptionHook')]
 auto_scale_lr = dict(enable=False, base_batch_size=batch_size)
 randomness = dict(seed=0)
 env_cfg = dict(cudnn_benchmark=False, mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0))
