@@ -1,15 +1,21 @@
 """The functions every scalenet_mm tool and experiment calls (the counterpart of ``mmpretrain.apis`` /
 ``mmdet.apis``): configs, the Runner, models, the CAM loop, WSOL evaluation, pseudo-boxes, complexity."""
-from .cams import (build_cam_dataloader, build_cam_fn, gt_targets, iter_cams, parse_level, parse_sizes,
-                   wsol_dataset_cfg)
+from .cams import build_cam_dataloader, build_cam_fn, gt_targets, iter_cams, parse_level, parse_sizes, wsol_dataset_cfg
 from .cli import add_runner_args, apply_local_rank, config_from_args
 from .config import dataloader_datasets, load_config, override_data_root
 from .flops import infer_input_size, load_reference, measure_complexity, reference_for
 from .model import build_model, init_model, model_scope
 from .pseudo_boxes import iter_coco_cams, make_cam_detections, make_pseudo_boxes
 from .run_options import apply_test_options, apply_train_options
-from .runner import (LAUNCHERS, CPUDistributedDataParallel, build_runner, is_main_process, run_test, run_train,
-                     setup_cpu_distributed)
+from .runner import (
+                   LAUNCHERS,
+                   CPUDistributedDataParallel,
+                   build_runner,
+                   is_main_process,
+                   run_test,
+                   run_train,
+                   setup_cpu_distributed,
+)
 from .training_logs import last_record_with, read_scalars, read_training_curves
 from .wsol import DEFAULT_BUCKETS, SUMMARY_KEYS, evaluate_wsol, run_wsol_eval, summarize
 

@@ -39,6 +39,7 @@ def pseudo_boxes_step(config: str, checkpoint: str, ann_file: str, img_dir: str,
     """CAM pseudo-boxes of a classifier for ``ann_file`` -> ``out`` (COCO), with their quality against the true
     boxes of ``ann_file`` (evaluation only: the boxes are made from the image-level labels)."""
     from scalenet_mm.detection import box_recall
+
     from .model import init_model
     from .pseudo_boxes import make_pseudo_boxes
     pseudo = make_pseudo_boxes(init_model(config, checkpoint), ann_file, img_dir, **kwargs)
@@ -56,6 +57,7 @@ def pseudo_boxes_step(config: str, checkpoint: str, ann_file: str, img_dir: str,
 def cam_detections_step(config: str, checkpoint: str, ann_file: str, img_dir: str, out: str, **kwargs) -> Dict:
     """CAM boxes scored by the classifier as COCO detections -> ``out``; returns their COCO bbox metrics."""
     from scalenet_mm.detection import coco_bbox_eval
+
     from .model import init_model
     from .pseudo_boxes import make_cam_detections
     results, coco = make_cam_detections(init_model(config, checkpoint), ann_file, img_dir, **kwargs)

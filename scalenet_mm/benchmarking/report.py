@@ -10,7 +10,8 @@ __all__ = ['format_table', 'plot', 'write_json']
 def format_table(results: List[dict], peak: float, baseline: str) -> str:
     engine = results[0].get('engine', 'torch') if results else 'torch'
     rows = [f'| model | batch | params (M) | GMACs/img | latency (ms) | range (ms) | x {baseline} | img/s | GFLOP/s '
-            f'| % GEMM peak | peak act. mem (MB) | x {baseline} mem |', '|---|---|---|---|---|---|---|---|---|---|---|---|']
+            f'| % GEMM peak | peak act. mem (MB) | x {baseline} mem |',
+            '|---|---|---|---|---|---|---|---|---|---|---|---|']
     base = {r['batch']: r for r in results if r['model'] == baseline and 'error' not in r}
     for r in results:
         if 'error' in r:

@@ -46,10 +46,11 @@ class DetectorRawOutputs(nn.Module):
 
 def build_detector_raw(config: str, checkpoint: Optional[str] = None) -> ExportModel:
     """An mmdet config's detector as :class:`DetectorRawOutputs`, with its preprocessing as metadata."""
-    import scalenet_mm  # noqa: F401
     from mmengine.config import Config
     from mmengine.registry import init_default_scope
     from mmengine.runner import load_checkpoint
+
+    import scalenet_mm  # noqa: F401
     if not osp.isfile(config):
         raise FileNotFoundError(f'config {config!r} does not exist')
     cfg = Config.fromfile(config)

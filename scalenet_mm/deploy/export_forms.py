@@ -52,7 +52,8 @@ _FUSED_TAPS = {0: (1, None), 1: (2, 0)}
 def is_export_deconv(m: nn.Module) -> bool:
     """A module computing a supported stride-2 deconvolution (``nn.ConvTranspose2d``, ``PhaseDeconv2d`` or its
     oneDNN-packed form) that an export form can replace."""
-    from scalenet_mm.models.layers.phase_deconv import PhaseDeconv2d, SUPPORTED_CONFIGS
+    from scalenet_mm.models.layers.phase_deconv import SUPPORTED_CONFIGS, PhaseDeconv2d
+
     from .onednn import OneDNNConvTranspose2d
     if not isinstance(m, (nn.ConvTranspose2d, PhaseDeconv2d, OneDNNConvTranspose2d)):
         return False

@@ -19,7 +19,7 @@ import torch.nn as nn
 from .bn_fusion import AffineReLU
 from .cpu_inference import switch_to_deploy
 from .engines import create_session
-from .export_forms import (DECONV_FORMS, NORM_FORMS, deconv_export_form, is_export_deconv, norm_export_form)
+from .export_forms import DECONV_FORMS, NORM_FORMS, deconv_export_form, is_export_deconv, norm_export_form
 from .onnx_export import export_copy, export_onnx
 
 __all__ = ['prepare_for_export', 'select_export_model', 'DEFAULT_FORMS']

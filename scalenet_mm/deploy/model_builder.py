@@ -118,8 +118,9 @@ def build_export_model(source: str,
         num_classes: classes of a preset's head.
         deconv_impl: ``'native'`` or ``'phase'`` (same weights; both export through the same forms).
     """
-    import scalenet_mm  # noqa: F401  (registers ScaleNet in the mm registries)
     from mmengine.runner import load_checkpoint
+
+    import scalenet_mm  # noqa: F401  (registers ScaleNet in the mm registries)
     if source.endswith('.py'):
         if not osp.isfile(source):
             raise FileNotFoundError(f'config {source!r} does not exist')

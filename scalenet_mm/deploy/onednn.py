@@ -10,7 +10,6 @@ The packed ops (``torch.ops.mkldnn._convolution_pointwise`` and its transposed t
 :func:`onednn_available` checks for them and the modules fall back to the plain functional call when they are
 missing, on non-CPU or non-fp32 tensors, and whenever autograd needs weight gradients.
 """
-from typing import Optional
 
 import torch
 import torch.nn as nn

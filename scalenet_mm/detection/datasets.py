@@ -11,6 +11,7 @@ from typing import List
 from mmpretrain.datasets import MultiLabelDataset
 
 from scalenet_mm.registry import register_dataset
+
 from .pseudo_boxes import image_level_labels
 
 __all__ = ['CocoImageLabels']

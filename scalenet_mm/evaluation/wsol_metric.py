@@ -76,8 +76,12 @@ from mmengine.logging import MMLogger
 from scalenet_mm.registry import register_metric
 from scalenet_mm.utils.box_geometry import box_area, clip_boxes
 from scalenet_mm.wsol.boxes import REFERENCE_EVAL_SIZE, _to_numpy, check_protocol
-from scalenet_mm.wsol.localization_metrics import (BoxAccumulator, PxAPAccumulator, check_gt_boxes,
-                                                   default_threshold_step)
+from scalenet_mm.wsol.localization_metrics import (
+    BoxAccumulator,
+    PxAPAccumulator,
+    check_gt_boxes,
+    default_threshold_step,
+)
 
 __all__ = ['WSOLMetric']
 

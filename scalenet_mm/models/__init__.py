@@ -1,5 +1,9 @@
-from . import backbones, converters, layers  # noqa: F401
-from . import heads  # noqa: F401,E402  (registers CAMHead)
+from . import (  # noqa: F401
+    backbones,
+    converters,
+    heads,  # noqa: F401,E402  (registers CAMHead)
+    layers,
+)
 from .backbones import ScaleNet
 
 __all__ = ['ScaleNet']

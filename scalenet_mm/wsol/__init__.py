@@ -2,11 +2,27 @@
 
 Pure numpy + OpenCV (imported lazily, only where contours or resizing are needed).
 """
-from .boxes import (PROTOCOLS, REFERENCE_EVAL_SIZE, REFERENCE_THRESHOLD_STEP, box_area, box_iou, boxes_from_cam,
-                    make_thresholds, normalize_cam, prepare_cam)
-from .localization_metrics import (BoxAccumulator, PxAPAccumulator, best_iou_per_threshold, check_gt_boxes,
-                                   default_threshold_step, image_ious, pixel_counts_per_threshold,
-                                   resolve_thresholds)
+from .boxes import (
+                    PROTOCOLS,
+                    REFERENCE_EVAL_SIZE,
+                    REFERENCE_THRESHOLD_STEP,
+                    box_area,
+                    box_iou,
+                    boxes_from_cam,
+                    make_thresholds,
+                    normalize_cam,
+                    prepare_cam,
+)
+from .localization_metrics import (
+                    BoxAccumulator,
+                    PxAPAccumulator,
+                    best_iou_per_threshold,
+                    check_gt_boxes,
+                    default_threshold_step,
+                    image_ious,
+                    pixel_counts_per_threshold,
+                    resolve_thresholds,
+)
 
 __all__ = [
     'PROTOCOLS', 'REFERENCE_EVAL_SIZE', 'REFERENCE_THRESHOLD_STEP', 'normalize_cam', 'prepare_cam',
@@ -14,9 +30,21 @@ __all__ = [
     'check_gt_boxes', 'best_iou_per_threshold', 'image_ious', 'pixel_counts_per_threshold', 'BoxAccumulator',
     'PxAPAccumulator'
 ]
-from .cams import (CAM_METHODS, FUSIONS, GRADIENT_METHODS, CAMResult, ClassicCAM, LibraryCAM,  # noqa: E402
-                   MultiScaleCAM, build_cam_extractor, classifier_cams, default_score_fn, fuse_cams,
-                   resize_maps, resolve_target_layer)
+from .cams import (  # noqa: E402
+                    CAM_METHODS,
+                    FUSIONS,
+                    GRADIENT_METHODS,
+                    CAMResult,
+                    ClassicCAM,
+                    LibraryCAM,
+                    MultiScaleCAM,
+                    build_cam_extractor,
+                    classifier_cams,
+                    default_score_fn,
+                    fuse_cams,
+                    resize_maps,
+                    resolve_target_layer,
+)
 
 __all__ += [
     'CAMResult', 'ClassicCAM', 'LibraryCAM', 'CAM_METHODS', 'GRADIENT_METHODS', 'build_cam_extractor',
@@ -24,8 +52,7 @@ __all__ += [
     'FUSIONS'
 ]
 from .controls import BASELINE_CONTROLS, CONTROLS  # noqa: E402
-from .gates import (GateVerdict, evaluate_controls, evaluate_controls_on_cub, learnability_gate,  # noqa: E402
-                    no_learning_gate)
+from .gates import GateVerdict, evaluate_controls, evaluate_controls_on_cub, learnability_gate, no_learning_gate  # noqa: E402
 
 __all__ += ['CONTROLS', 'BASELINE_CONTROLS', 'GateVerdict', 'evaluate_controls', 'evaluate_controls_on_cub',
             'no_learning_gate', 'learnability_gate']

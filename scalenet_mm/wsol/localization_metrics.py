@@ -33,8 +33,17 @@ from typing import Dict, List, Mapping, Optional, Sequence, Tuple, Union
 import numpy as np
 
 from scalenet_mm.utils.box_geometry import box_iou, check_xyxy, resize_boxes
-from .boxes import (REFERENCE_THRESHOLD_STEP, _check_thresholds, _to_numpy, box_groups, check_protocol,
-                    default_interpolation, make_thresholds, prepare_cam)
+
+from .boxes import (
+    REFERENCE_THRESHOLD_STEP,
+    _check_thresholds,
+    _to_numpy,
+    box_groups,
+    check_protocol,
+    default_interpolation,
+    make_thresholds,
+    prepare_cam,
+)
 
 __all__ = [
     'resolve_thresholds', 'default_threshold_step', 'check_gt_boxes', 'best_iou_per_threshold', 'image_ious',

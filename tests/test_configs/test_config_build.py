@@ -3,9 +3,10 @@ import os.path as osp
 
 import pytest
 import torch
-from tests.test_configs.config_helpers import ALL_CONFIGS, config_path
 from mmengine.config import Config
 from mmengine.registry import DefaultScope
+
+from tests.test_configs.config_helpers import ALL_CONFIGS, config_path
 
 IMAGENET_ROWS = ['imagenet_d25', 'imagenet_d8d8', 'imagenet_d3d3s3_44l', 'imagenet_d3d3s3_38l', 'imagenet_d4d4s4',
                  'imagenet_d4d5s5', 'imagenet_d4d5s6']
@@ -23,8 +24,8 @@ def test_promised_config_names_exist():
 
 @pytest.mark.parametrize('config', ALL_CONFIGS, ids=lambda p: osp.basename(p))
 def test_config_builds(config):
-    from mmpretrain.registry import MODELS, TRANSFORMS
     from mmengine.dataset import Compose
+    from mmpretrain.registry import MODELS, TRANSFORMS
     cfg = Config.fromfile(config)
     assert cfg.default_scope == 'mmpretrain' and 'scalenet_mm' in cfg.custom_imports.imports
     with DefaultScope.overwrite_default_scope('mmpretrain'):

@@ -7,6 +7,7 @@ import pickle
 
 import pytest
 import torch
+
 from tests.test_configs.config_helpers import config_path, loader_opts, test_like_tool, train_like_tool
 
 

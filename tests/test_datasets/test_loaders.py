@@ -138,8 +138,8 @@ def test_imagenet_errors(tmp_path, single_data):
 def test_coco_layout(data, request):
     data = request.getfixturevalue(data)
     from mmdet.datasets import CocoDataset
-    from pycocotools.coco import COCO
     from pycocotools import mask as mask_utils
+    from pycocotools.coco import COCO
 
     root = osp.join(data['root'], 'coco')
     for folder, split, n in (('train2017', 'train', 24), ('val2017', 'test', 10)):

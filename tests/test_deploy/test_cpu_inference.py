@@ -90,8 +90,8 @@ def test_deployed_model_refuses_training_and_needs_an_example_for_autotune():
 
 
 def test_mmpretrain_classifier_from_config():
-    from mmpretrain.registry import MODELS
     from mmengine.registry import init_default_scope
+    from mmpretrain.registry import MODELS
     init_default_scope('mmpretrain')
     torch.manual_seed(0)
     classifier = MODELS.build(dict(

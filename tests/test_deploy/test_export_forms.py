@@ -4,7 +4,7 @@ import torch
 import torch.nn as nn
 
 import scalenet_mm  # noqa: F401
-from scalenet_mm.deploy import AffineReLU, BatchNormReLU, DECONV_FORMS, PhaseConvDeconv
+from scalenet_mm.deploy import DECONV_FORMS, AffineReLU, BatchNormReLU, PhaseConvDeconv
 from scalenet_mm.models import ScaleNet
 from scalenet_mm.models.layers.phase_deconv import PhaseDeconv2d
 

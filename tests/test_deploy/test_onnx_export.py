@@ -9,8 +9,17 @@ import torch
 import torch.nn as nn
 
 import scalenet_mm  # noqa: F401
-from scalenet_mm.deploy import (DECONV_FORMS, ExportError, create_session, deploy_for_cpu, export_onnx,
-                                onednn_available, prepare_for_export, read_metadata, verify_onnx)
+from scalenet_mm.deploy import (
+    DECONV_FORMS,
+    ExportError,
+    create_session,
+    deploy_for_cpu,
+    export_onnx,
+    onednn_available,
+    prepare_for_export,
+    read_metadata,
+    verify_onnx,
+)
 from scalenet_mm.deploy.model_builder import build_export_model
 from scalenet_mm.deploy.pipeline import export_model
 

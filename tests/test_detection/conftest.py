@@ -4,6 +4,7 @@ import pytest
 
 import scalenet_mm  # noqa: F401  (registers ScaleNet in the mmdet and mmpretrain registries)
 
+
 @pytest.fixture(scope='session')
 def shapes_coco(tmp_path_factory):
     """A tiny multi-object shapes set in the COCO layout (real files): ``<root>/coco``."""

@@ -8,10 +8,17 @@ import numpy as np
 import pytest
 import torch
 
-from tests.test_detection.det_helpers import REPO_ROOT, SCALENET_TINY
-from scalenet_mm.detection import (CocoImageLabels, build_pseudo_coco, cam_detections, cam_to_boxes,
-                                   coco_bbox_eval, image_level_labels, xyxy_to_coco)
+from scalenet_mm.detection import (
+    CocoImageLabels,
+    build_pseudo_coco,
+    cam_detections,
+    cam_to_boxes,
+    coco_bbox_eval,
+    image_level_labels,
+    xyxy_to_coco,
+)
 from scalenet_mm.detection.pseudo_boxes import box_recall
+from tests.test_detection.det_helpers import REPO_ROOT, SCALENET_TINY
 
 
 def _two_blob_cam(size=32):

@@ -4,8 +4,14 @@ import json
 import numpy as np
 import pytest
 
-from scalenet_mm.detection import (SelectionBoxes, choose_cam_source, choose_class_thresholds, threshold_diagnostic,
-                                   threshold_sweep, xyxy_to_coco)
+from scalenet_mm.detection import (
+    SelectionBoxes,
+    choose_cam_source,
+    choose_class_thresholds,
+    threshold_diagnostic,
+    threshold_sweep,
+    xyxy_to_coco,
+)
 
 SIZE = 100
 

@@ -11,8 +11,11 @@ from mmengine.runner import Runner, load_checkpoint
 from PIL import Image
 
 import scalenet_mm  # noqa: F401  (registers modules and the safe globals)
-from scalenet_mm.engine.checkpoint_safety import (_history_buffer_getstate, make_history_buffer_plain,
-                                                  upgrade_legacy_checkpoint)
+from scalenet_mm.engine.checkpoint_safety import (
+    _history_buffer_getstate,
+    make_history_buffer_plain,
+    upgrade_legacy_checkpoint,
+)
 
 TINY_ARCH = dict(stages=2, depth=8, layers=(1, 1), blocks=('D', 'S'), growth=(0, 0), expand=(8, ), rock='U',
                  branch=3, version=3, dstyle='maxpool', stem='cifar')

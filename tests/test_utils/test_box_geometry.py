@@ -3,8 +3,15 @@ import numpy as np
 import pytest
 import torch
 
-from scalenet_mm.utils.box_geometry import (box_area, box_iou, check_xyxy, clip_boxes, resize_boxes, xywh_to_xyxy,
-                                            xyxy_to_xywh)
+from scalenet_mm.utils.box_geometry import (
+    box_area,
+    box_iou,
+    check_xyxy,
+    clip_boxes,
+    resize_boxes,
+    xywh_to_xyxy,
+    xyxy_to_xywh,
+)
 
 # ---------------------------------------------------------------- the reference's self-contained IoU cases
 

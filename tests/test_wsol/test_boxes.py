@@ -7,8 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from scalenet_mm.wsol.boxes import (box_area, box_iou, boxes_from_cam, make_thresholds, normalize_cam,
-                                    prepare_cam)
+from scalenet_mm.wsol.boxes import box_area, box_iou, boxes_from_cam, make_thresholds, normalize_cam, prepare_cam
 
 # A unimodal 4 x 5 score map (rows = y, columns = x); min 0, max 8, so normalised = v / 8.
 UNIMODAL = np.array([

@@ -9,8 +9,14 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 import scalenet_mm  # noqa: F401
-from scalenet_mm.wsol import (GRADIENT_METHODS, ClassicCAM, LibraryCAM, build_cam_extractor, classifier_cams,
-                              resolve_target_layer)
+from scalenet_mm.wsol import (
+    GRADIENT_METHODS,
+    ClassicCAM,
+    LibraryCAM,
+    build_cam_extractor,
+    classifier_cams,
+    resolve_target_layer,
+)
 
 
 class LinearCAMNet(nn.Module):

@@ -7,8 +7,13 @@ test_reference_protocol.py.
 import numpy as np
 import pytest
 
-from scalenet_mm.wsol.localization_metrics import (BoxAccumulator, PxAPAccumulator, best_iou_per_threshold,
-                                                   pixel_counts_per_threshold, resolve_thresholds)
+from scalenet_mm.wsol.localization_metrics import (
+    BoxAccumulator,
+    PxAPAccumulator,
+    best_iou_per_threshold,
+    pixel_counts_per_threshold,
+    resolve_thresholds,
+)
 
 TAUS = [0.0, 0.25, 0.5, 0.75, 1.0]
 

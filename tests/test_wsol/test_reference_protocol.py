@@ -12,8 +12,14 @@ import pytest
 
 from scalenet_mm.evaluation import WSOLMetric
 from scalenet_mm.utils.box_geometry import resize_boxes
-from scalenet_mm.wsol import (REFERENCE_EVAL_SIZE, BoxAccumulator, PxAPAccumulator, boxes_from_cam, make_thresholds,
-                              prepare_cam)
+from scalenet_mm.wsol import (
+    REFERENCE_EVAL_SIZE,
+    BoxAccumulator,
+    PxAPAccumulator,
+    boxes_from_cam,
+    make_thresholds,
+    prepare_cam,
+)
 
 # ------------------------------------------------------------------ 1. the reference's own test cases
 

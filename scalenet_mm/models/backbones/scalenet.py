@@ -23,8 +23,8 @@ from mmpretrain.models.backbones.base_backbone import BaseBackbone
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from scalenet_mm.registry import register_model
-from ..layers import (RESIDUAL_WIRINGS, DoubleCouple, InteractiveTransition, LastDownUnit, ScaleNetStem,
-                      SingleCouple)
+
+from ..layers import RESIDUAL_WIRINGS, DoubleCouple, InteractiveTransition, LastDownUnit, ScaleNetStem, SingleCouple
 from .scalenet_arch import ARCH_ZOO, SLINKS, ArchError, ScaleNetArch, resolve_arch, scalenet_depth, scalenet_name
 
 __all__ = ['ScaleNet', 'FeatureInfo']
@@ -348,6 +348,7 @@ class ScaleNet(BaseBackbone):
         ``{'bn_folded', 'bn_relu_fused'}``.
         """
         from scalenet_mm.deploy.bn_fusion import AffineReLU, has_running_stats
+
         from ..layers.phase_deconv import PhaseDeconv2d
         self.eval()
         report = dict(bn_folded=self.stem.switch_to_deploy(), bn_relu_fused=0)

@@ -71,7 +71,8 @@ def test_every_parameter_receives_gradient(name):
 @pytest.mark.parametrize('name', ['vo21', 'vo69', 'vo6', 'vo72', 'ci7', 'ci13', 'ao1', 'vx8'])
 def test_any_input_size_gives_documented_strides(name):
     rng = random.Random(name)
-    model = ScaleNet(name, out_indices=all_levels(ScaleNet(name)) + ['stage1.y', f'stage1.{"a2" if ARCH_ZOO[name]["blocks"][0] == "D" else "a1"}'])
+    tap = 'a2' if ARCH_ZOO[name]['blocks'][0] == 'D' else 'a1'
+    model = ScaleNet(name, out_indices=all_levels(ScaleNet(name)) + ['stage1.y', f'stage1.{tap}'])
     model.eval()
     lo = model.min_input_size
     sizes = [(lo, lo), (lo + 1, 2 * lo + 3)] + [(rng.randint(max(lo, 33), 300), rng.randint(max(lo, 33), 300))

@@ -9,10 +9,14 @@ import torch
 from mmengine.registry import DefaultScope
 from mmpretrain.models import ImageClassifier
 
-from tests.reference.original_scalenet import OriginalScaleNet
 from scalenet_mm.models.backbones import ARCH_ZOO, ScaleNet
-from scalenet_mm.models.converters import (OriginalKeyError, convert_original_state_dict, load_original_checkpoint,
-                                           original_key_to_ours)
+from scalenet_mm.models.converters import (
+    OriginalKeyError,
+    convert_original_state_dict,
+    load_original_checkpoint,
+    original_key_to_ours,
+)
+from tests.reference.original_scalenet import OriginalScaleNet
 
 REPO = Path(__file__).resolve().parents[3]
 # input sizes the reference accepts (spec §10), besides each preset's native size
