@@ -8,7 +8,6 @@ deltas. This module exports exactly that, with standard ONNX ops, so it runs in 
 decoding, NMS and the RoI head stay in the host program (mmdet's ``rpn_head.predict_by_feat`` and
 ``roi_head.predict`` take these tensors as they are).
 """
-import importlib
 import os.path as osp
 from typing import List, Optional, Tuple
 
@@ -46,19 +45,13 @@ class DetectorRawOutputs(nn.Module):
 
 def build_detector_raw(config: str, checkpoint: Optional[str] = None) -> ExportModel:
     """An mmdet config's detector as :class:`DetectorRawOutputs`, with its preprocessing as metadata."""
-    from mmengine.config import Config
     from mmengine.registry import init_default_scope
     from mmengine.runner import load_checkpoint
 
-    import scalenet_mm  # noqa: F401
-    if not osp.isfile(config):
-        raise FileNotFoundError(f'config {config!r} does not exist')
-    cfg = Config.fromfile(config)
-    scope = cfg.get('default_scope') or 'mmdet'
-    init_default_scope(scope)
-    model_cfg = cfg.model.copy()
-    model_cfg.backbone['deconv_impl'] = 'native'
-    model = importlib.import_module(f'{scope}.registry').MODELS.build(model_cfg)
+    from scalenet_mm.apis import build_model, load_config, model_scope
+    cfg = load_config(config)  # names a missing file
+    init_default_scope(model_scope(cfg))
+    model = build_model(cfg, init_weights=False, model_overrides=dict(backbone=dict(deconv_impl='native')))
     if checkpoint:
         load_checkpoint(model, checkpoint, map_location='cpu', strict=False)
     else:

@@ -4,7 +4,6 @@ Small on purpose: a classifier becomes ``images -> logits``, a backbone ``images
 the preprocessing a deployed model needs (mean/std, colour order, class names) travels with it as
 :class:`ExportModel.metadata`.
 """
-import importlib
 import os.path as osp
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Union
@@ -122,20 +121,17 @@ def build_export_model(source: str,
 
     import scalenet_mm  # noqa: F401  (registers ScaleNet in the mm registries)
     if source.endswith('.py'):
-        if not osp.isfile(source):
-            raise FileNotFoundError(f'config {source!r} does not exist')
-        from mmengine.config import Config
         from mmengine.registry import init_default_scope
-        cfg = Config.fromfile(source)
-        scope = cfg.get('default_scope') or 'mmpretrain'
-        init_default_scope(scope)
-        model_cfg = cfg.model.copy()
-        if 'backbone' in model_cfg:
-            model_cfg.backbone['deconv_impl'] = deconv_impl
-            model_cfg.backbone.pop('init_cfg', None)
+
+        from scalenet_mm.apis import build_model, load_config, model_scope
+        cfg = load_config(source)  # names a missing file
+        init_default_scope(model_scope(cfg))
+        overrides = {}
+        if 'backbone' in cfg.model:
+            overrides['backbone'] = dict(deconv_impl=deconv_impl, init_cfg=None)
             if out_indices is not None:
-                model_cfg.backbone['out_indices'] = tuple(out_indices)
-        model = importlib.import_module(f'{scope}.registry').MODELS.build(model_cfg)
+                overrides['backbone']['out_indices'] = tuple(out_indices)
+        model = build_model(cfg, init_weights=False, model_overrides=overrides)
         if checkpoint:
             load_checkpoint(model, checkpoint, map_location='cpu', strict=False, revise_keys=[(r'^module\.', '')])
         else:

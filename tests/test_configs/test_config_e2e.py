@@ -18,7 +18,9 @@ def _train_resume_test(tmp_path, config, opts, num_test):
     assert runner.epoch == 2 and osp.isfile(osp.join(wd, 'epoch_2.pth'))
     assert glob.glob(osp.join(wd, 'best_*.pth')), 'validation after each epoch should keep a best checkpoint'
 
-    runner = train_like_tool(config, wd, [*opts, 'train_cfg.max_epochs=3'], resume='auto')
+    # training longer is a deliberate schedule change: the exact-resume hook refuses it unless it is allowed
+    longer = [*opts, 'train_cfg.max_epochs=3', "custom_hooks.0.allowed_changes=['train_cfg.max_epochs']"]
+    runner = train_like_tool(config, wd, longer, resume='auto')
     assert runner.epoch == 3 and runner.iter == 3 * iters_per_epoch
     ckpt = osp.join(wd, 'epoch_3.pth')
     meta = torch.load(ckpt, map_location='cpu')['meta']  # weights-only load (scalenet_mm allow-lists the rest)

@@ -29,3 +29,12 @@ def multi_data(tmp_path_factory):
     root = tmp_path_factory.mktemp('multi')
     summary, meta = _make(root, True)
     return {'root': str(root), 'summary': summary, 'meta': meta}
+
+
+@pytest.fixture(autouse=True)
+def _mmpretrain_scope():
+    """The data sets here are mmpretrain's: their pipelines are built from mmpretrain's transforms, whatever
+    scope an earlier test left current."""
+    from mmengine.registry import DefaultScope
+    with DefaultScope.overwrite_default_scope('mmpretrain'):
+        yield

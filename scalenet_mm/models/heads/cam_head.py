@@ -35,13 +35,52 @@ from mmpretrain.structures import DataSample
 
 from scalenet_mm.registry import register_model
 
-__all__ = ['CAMHead']
+__all__ = ['CAMHead', 'ClassMapProjection']
 
 _CAM_OUTPUTS = ('gt', 'pred', 'all', 'none')
 
 
+class ClassMapProjection:
+    """What every CAM head shares: optional BN+ReLU, dropout and the 1x1 class projection of one feature level,
+    kept as attributes of the head itself (``norm_act``, ``dropout``, ``cam_conv``) so checkpoints keep their keys.
+    Heads differ only in how they pool the maps into logits."""
+
+    def _build_projection(self, num_classes: int, in_channels: int, in_index: int, norm_act: bool,
+                          dropout: float) -> None:
+        self.num_classes = num_classes
+        self.in_channels = in_channels
+        self.in_index = in_index
+        if norm_act:
+            self.norm_act = nn.Sequential(nn.BatchNorm2d(in_channels), nn.ReLU(inplace=True))
+        else:
+            self.norm_act = nn.Identity()
+        self.dropout = nn.Dropout2d(dropout) if dropout > 0 else nn.Identity()
+        self.cam_conv = nn.Conv2d(in_channels, num_classes, kernel_size=1, bias=True)
+
+    def pre_logits(self, feats: Sequence[torch.Tensor]) -> torch.Tensor:
+        """The (normalised) feature map the CAMs are computed from, ``(N, in_channels, H', W')``."""
+        if isinstance(feats, torch.Tensor):
+            feats = (feats, )
+        x = feats[self.in_index]
+        name = type(self).__name__
+        if x.dim() != 4:
+            raise ValueError(f'{name} needs a spatial (N, C, H, W) feature map, got shape {tuple(x.shape)}; '
+                             'do not put a GlobalAveragePooling neck in front of it')
+        if x.shape[1] != self.in_channels:
+            raise ValueError(f'{name} was built with in_channels={self.in_channels} but feature '
+                             f'{self.in_index} has {x.shape[1]} channels')
+        return self.norm_act(x)
+
+    def forward_cam(self, feats: Sequence[torch.Tensor]) -> torch.Tensor:
+        """Class activation maps of all classes, ``(N, num_classes, H', W')``."""
+        return self.cam_conv(self.dropout(self.pre_logits(feats)))
+
+    def forward(self, feats: Sequence[torch.Tensor]) -> torch.Tensor:
+        return self.pool(self.forward_cam(feats))
+
+
 @register_model()
-class CAMHead(ClsHead):
+class CAMHead(ClassMapProjection, ClsHead):
     """Class-activation-map classification head (1x1 conv projection + global average pooling).
 
     Args:
@@ -69,42 +108,14 @@ class CAMHead(ClsHead):
             raise ValueError(f'num_classes={num_classes} must be a positive integer')
         if cam_output not in _CAM_OUTPUTS:
             raise ValueError(f'cam_output must be one of {_CAM_OUTPUTS}, got {cam_output!r}')
-        self.num_classes = num_classes
-        self.in_channels = in_channels
-        self.in_index = in_index
         self.cam_output = cam_output
-        if norm_act:
-            self.norm_act = nn.Sequential(nn.BatchNorm2d(in_channels), nn.ReLU(inplace=True))
-        else:
-            self.norm_act = nn.Identity()
-        self.dropout = nn.Dropout2d(dropout) if dropout > 0 else nn.Identity()
-        self.cam_conv = nn.Conv2d(in_channels, num_classes, kernel_size=1, bias=True)
+        self._build_projection(num_classes, in_channels, in_index, norm_act, dropout)
 
     # ------------------------------------------------------------------------------------------ forward
-    def pre_logits(self, feats: Sequence[torch.Tensor]) -> torch.Tensor:
-        """The (normalised) feature map the CAMs are computed from, ``(N, in_channels, H', W')``."""
-        if isinstance(feats, torch.Tensor):
-            feats = (feats, )
-        x = feats[self.in_index]
-        if x.dim() != 4:
-            raise ValueError(f'CAMHead needs a spatial (N, C, H, W) feature map, got shape {tuple(x.shape)}; '
-                             'do not put a GlobalAveragePooling neck in front of it')
-        if x.shape[1] != self.in_channels:
-            raise ValueError(f'CAMHead was built with in_channels={self.in_channels} but feature '
-                             f'{self.in_index} has {x.shape[1]} channels')
-        return self.norm_act(x)
-
-    def forward_cam(self, feats: Sequence[torch.Tensor]) -> torch.Tensor:
-        """Class activation maps of all classes, ``(N, num_classes, H', W')``."""
-        return self.cam_conv(self.dropout(self.pre_logits(feats)))
-
     @staticmethod
     def pool(cams: torch.Tensor) -> torch.Tensor:
         """Logits from maps: global average pooling."""
         return cams.mean(dim=(2, 3))
-
-    def forward(self, feats: Sequence[torch.Tensor]) -> torch.Tensor:
-        return self.pool(self.forward_cam(feats))
 
     # ------------------------------------------------------------------------------------------ predict
     def predict(self,

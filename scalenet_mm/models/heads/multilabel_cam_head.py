@@ -30,13 +30,12 @@ import math
 from typing import List, Optional, Sequence
 
 import torch
-import torch.nn as nn
 from mmpretrain.models.heads import MultiLabelClsHead
 from mmpretrain.structures import DataSample
 
 from scalenet_mm.registry import register_model
 
-from .cam_head import attach_cams
+from .cam_head import ClassMapProjection, attach_cams
 
 __all__ = ['MultiLabelCAMHead', 'CAM_POOLINGS']
 
@@ -45,7 +44,7 @@ _CAM_OUTPUTS = ('all', 'pred', 'none')
 
 
 @register_model()
-class MultiLabelCAMHead(MultiLabelClsHead):
+class MultiLabelCAMHead(ClassMapProjection, MultiLabelClsHead):
     """Multi-label CAM head: 1x1 conv projection + top-k / log-sum-exp pooling of the class maps.
 
     Args:
@@ -88,38 +87,13 @@ class MultiLabelCAMHead(MultiLabelClsHead):
             raise ValueError(f'lse_r must be > 0, got {lse_r}')
         if cam_output not in _CAM_OUTPUTS:
             raise ValueError(f'cam_output must be one of {_CAM_OUTPUTS} for a multi-label head, got {cam_output!r}')
-        self.num_classes = num_classes
-        self.in_channels = in_channels
-        self.in_index = in_index
+        self._build_projection(num_classes, in_channels, in_index, norm_act, dropout)
         self.pooling = pooling
         self.topk_ratio = float(topk_ratio)
         self.lse_r = float(lse_r)
         self.cam_output = cam_output
-        if norm_act:
-            self.norm_act = nn.Sequential(nn.BatchNorm2d(in_channels), nn.ReLU(inplace=True))
-        else:
-            self.norm_act = nn.Identity()
-        self.dropout = nn.Dropout2d(dropout) if dropout > 0 else nn.Identity()
-        self.cam_conv = nn.Conv2d(in_channels, num_classes, kernel_size=1, bias=True)
 
     # ------------------------------------------------------------------------------------------ forward
-    def pre_logits(self, feats: Sequence[torch.Tensor]) -> torch.Tensor:
-        """The (normalised) feature map the CAMs are computed from, ``(N, in_channels, H', W')``."""
-        if isinstance(feats, torch.Tensor):
-            feats = (feats, )
-        x = feats[self.in_index]
-        if x.dim() != 4:
-            raise ValueError(f'MultiLabelCAMHead needs a spatial (N, C, H, W) feature map, got shape '
-                             f'{tuple(x.shape)}; do not put a GlobalAveragePooling neck in front of it')
-        if x.shape[1] != self.in_channels:
-            raise ValueError(f'MultiLabelCAMHead was built with in_channels={self.in_channels} but feature '
-                             f'{self.in_index} has {x.shape[1]} channels')
-        return self.norm_act(x)
-
-    def forward_cam(self, feats: Sequence[torch.Tensor]) -> torch.Tensor:
-        """Class activation maps of all classes, ``(N, num_classes, H', W')``."""
-        return self.cam_conv(self.dropout(self.pre_logits(feats)))
-
     def pool(self, cams: torch.Tensor) -> torch.Tensor:
         """Logits ``(N, C)`` from maps ``(N, C, H', W')`` with the configured pooling."""
         flat = cams.flatten(2)
@@ -132,9 +106,6 @@ class MultiLabelCAMHead(MultiLabelClsHead):
             return (torch.logsumexp(r * flat, dim=2) - math.log(flat.shape[2])) / r
         k = max(1, int(round(self.topk_ratio * flat.shape[2])))
         return flat.topk(k, dim=2).values.mean(dim=2)
-
-    def forward(self, feats: Sequence[torch.Tensor]) -> torch.Tensor:
-        return self.pool(self.forward_cam(feats))
 
     # ------------------------------------------------------------------------------------------ predict
     def predict(self,
