@@ -48,12 +48,8 @@ class MultiLabelCAMHead(ClassMapProjection, MultiLabelClsHead):
     """Multi-label CAM head: 1x1 conv projection + top-k / log-sum-exp pooling of the class maps.
 
     Args:
-        num_classes: number of classes.
-        in_channels: channels of the selected feature level.
-        in_index: which element of the feature tuple to use (default ``-1``, the last).
-        norm_act: add ``BatchNorm2d`` + ``ReLU`` before the projection (ScaleNet stage outputs are not
-            normalised; see :class:`~scalenet_mm.models.heads.CAMHead`).
-        dropout: dropout probability on the feature map during training (0: none).
+        num_classes / in_channels / in_index / norm_act / dropout: the class projection, as in
+            :class:`~scalenet_mm.models.heads.CAMHead`.
         pooling: ``'topk'`` (default), ``'lse'``, ``'avg'`` or ``'max'`` (module docstring).
         topk_ratio: share of map positions averaged by ``'topk'``, in ``(0, 1]``.
         lse_r: sharpness ``r > 0`` of ``'lse'``.
