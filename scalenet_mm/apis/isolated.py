@@ -21,7 +21,7 @@ def train_and_test(config: str, work_dir: str, cfg_options: Optional[dict] = Non
     """Train ``config`` (unless ``train=False``), then test the final model once with the test loop (the
     in-training validation is switched off). Returns ``dict(metrics, train_s, total_s)``."""
     from .config import load_config
-    from .runner import build_runner
+    from .runner import build_runner, plain_metrics
     cfg = load_config(config, cfg_options, work_dir)
     cfg.experiment_name = osp.basename(work_dir.rstrip('/'))
     cfg.val_dataloader, cfg.val_evaluator, cfg.val_cfg = None, None, None
@@ -31,7 +31,7 @@ def train_and_test(config: str, work_dir: str, cfg_options: Optional[dict] = Non
         runner.train()
     train_s = time.time() - start
     metrics = runner.test()
-    return dict(metrics={k: float(v) for k, v in metrics.items()}, train_s=round(train_s, 1),
+    return dict(metrics=plain_metrics(metrics), train_s=round(train_s, 1),
                 total_s=round(time.time() - start, 1))
 
 

@@ -9,7 +9,7 @@ from mmengine.model import MMDistributedDataParallel
 from mmengine.registry import MODEL_WRAPPERS
 
 __all__ = ['LAUNCHERS', 'CPUDistributedDataParallel', 'setup_cpu_distributed', 'build_runner', 'run_train',
-           'run_test', 'is_main_process']
+           'run_test', 'is_main_process', 'plain_metrics']
 
 LAUNCHERS = ('none', 'pytorch', 'slurm', 'mpi')
 
@@ -55,7 +55,8 @@ def build_runner(cfg: Config):
     return Runner.from_cfg(cfg)
 
 
-def _plain_metrics(metrics: Dict) -> Dict:
+def plain_metrics(metrics: Dict) -> Dict:
+    """Runner metrics as JSON-ready values (tensors and numpy scalars become floats)."""
     return {k: float(v) if hasattr(v, '__float__') else v for k, v in (metrics or {}).items()}
 
 
@@ -72,7 +73,7 @@ def run_test(cfg: Config) -> Dict:
         raise ValueError('run_test needs cfg.load_from (the checkpoint to test)')
     cfg.resume = False
     runner = build_runner(cfg)
-    return _plain_metrics(runner.test())
+    return plain_metrics(runner.test())
 
 
 def is_main_process() -> bool:

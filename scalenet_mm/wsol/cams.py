@@ -120,18 +120,20 @@ def resolve_target_layer(model: nn.Module, layer: Union[str, int, nn.Module],
     if not isinstance(layer, str):
         raise TypeError(f'target layer must be a name, a level index or a module, got {type(layer).__name__}')
     short = layer[len('backbone.'):] if layer.startswith('backbone.') else layer
+    feature_error = None
     if has_features:
         try:
             return _feature_layer(net, short, prefix)
-        except ValueError:
-            if short.startswith('stage') and '.' in short and short.split('.')[1][:1] in 'ay':
-                raise  # a within-block map this arch does not have: say so, do not guess a module
+        except ValueError as error:  # not a feature name: maybe any other module of the model
+            feature_error = error
     try:
         module, name = model.get_submodule(layer), layer
     except AttributeError:
         try:
             module, name = net.get_submodule(short), prefix + short
         except AttributeError:
+            if feature_error is not None:
+                raise feature_error from None
             raise ValueError(f'no module named {layer!r} in {type(model).__name__}') from None
     if isinstance(module, nn.ModuleList):
         if len(module) == 0:

@@ -50,3 +50,15 @@ def test_runner_builder_honours_runner_type_and_cpu_launcher(tmp_path):
     cfg.launcher = 'bogus'
     with pytest.raises(ValueError, match='launcher must be one of'):
         setup_cpu_distributed(cfg)
+
+
+def test_pseudo_boxes_refuse_a_class_count_that_does_not_match_the_coco_file():
+    from types import SimpleNamespace
+
+    from scalenet_mm.apis.pseudo_boxes import check_class_count
+    model = SimpleNamespace(head=SimpleNamespace(num_classes=3))
+    coco = dict(categories=[dict(id=7, name='a'), dict(id=2, name='b')])
+    with pytest.raises(ValueError, match='3 classes but x.json has 2 categories'):
+        check_class_count(model, coco, 'x.json')
+    model.head.num_classes = 2
+    assert check_class_count(model, coco, 'x.json') == [2, 7]  # class index i = the i-th id, ascending
