@@ -1,0 +1,220 @@
+"""Learnability probe: screen a benchmark-v2 generator design against both gates in minutes.
+
+Issue #12 asks for a data set that the no-learning controls fail *and* a small trained ScaleNet solves (top-1
+>= 85 %, MaxBoxAccV2 >= best control + 20). Each generator design (the module constants of
+:mod:`scalenet_mm.datasets.localization_benchmark`: appearance pool, camouflage, clutter, sizes, ...) must be
+checked against both, and through the Runner a check costs a data set on disk and a full training run. This probe
+renders the samples in memory, scores the controls with the package metric (:func:`~scalenet_mm.wsol.gates.
+evaluate_controls`, reference protocol), trains the backbone with a plain PyTorch loop and scores its classic CAM
+with the same metric. It is a pre-screen for designs, not a source of published numbers: the experiment of
+``docs/wsol_experiment.md`` trains through mmengine's Runner with the configs; a design only graduates there.
+A plain loop is used because the Runner needs the samples written in a standard layout first, which for a
+screen of many designs costs more than the training itself.
+
+Results are appended to a JSON file keyed by the run's parameters, so that an interrupted screen resumes and a
+repeated run is not recomputed.
+"""
+import contextlib
+import hashlib
+import json
+import math
+import os
+import os.path as osp
+import time
+from typing import Dict, Iterator, Mapping, Optional
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from scalenet_mm.datasets import localization_benchmark as bench
+from scalenet_mm.wsol import BoxAccumulator
+from scalenet_mm.wsol.gates import evaluate_controls, learnability_gate, no_learning_gate
+
+__all__ = ['TUNABLE', 'generator_overrides', 'ProbeModel', 'probe', 'run_probe']
+
+#: Module constants of the generator a probe may override (name -> the type its value must have).
+TUNABLE: Dict[str, type] = {
+    'APPEARANCE_PROBS': tuple, 'MIN_SIDE': float, 'MAX_SIDE': float, 'MIN_CONTRAST': float, 'CAMOUFLAGE': float,
+    'MIN_VISIBLE': float, 'DISTRACTOR_SPREAD': float, 'CLUSTER': float, 'PALETTE_SCENES': float,
+    'SINGLE_DISTRACTORS': tuple, 'OBJECT_CENTRE_SIGMA': float,
+}
+_MEAN = (123.675, 116.28, 103.53)
+_STD = (58.395, 57.12, 57.375)
+
+
+@contextlib.contextmanager
+def generator_overrides(overrides: Optional[Mapping] = None) -> Iterator[None]:
+    """Temporarily set generator constants (see :data:`TUNABLE`); the originals are restored on exit."""
+    overrides = dict(overrides or {})
+    unknown = sorted(set(overrides) - set(TUNABLE))
+    if unknown:
+        raise KeyError(f'cannot override {unknown}: tunable generator constants are {sorted(TUNABLE)}')
+    values = {}
+    for name, value in overrides.items():
+        kind = TUNABLE[name]
+        try:
+            values[name] = tuple(float(v) if isinstance(v, float) else v for v in value) if kind is tuple \
+                else float(value)
+        except (TypeError, ValueError) as e:
+            raise TypeError(f'{name} must be a {kind.__name__} (like {getattr(bench, name)!r}), got {value!r}') from e
+    if 'APPEARANCE_PROBS' in values:
+        probs = np.asarray(values['APPEARANCE_PROBS'], float)
+        if probs.shape != (len(bench.APPEARANCES), ) or (probs < 0).any() or not np.isclose(probs.sum(), 1.0):
+            raise ValueError(f'APPEARANCE_PROBS needs {len(bench.APPEARANCES)} non-negative probabilities summing '
+                             f'to 1 (one per {bench.APPEARANCES}), got {values["APPEARANCE_PROBS"]}')
+    saved = {name: getattr(bench, name) for name in values}
+    try:
+        for name, value in values.items():
+            setattr(bench, name, value)
+        yield
+    finally:
+        for name, value in saved.items():
+            setattr(bench, name, value)
+
+
+class ProbeModel(nn.Module):
+    """A backbone's last feature map, global ``avg`` or ``max`` pooling and a linear classifier; the classic CAM
+    is the classifier applied at every position of the map (for both poolings the class score is a pooling of
+    that map)."""
+
+    def __init__(self, backbone: nn.Module, channels: int, num_classes: int, pool: str = 'avg'):
+        super().__init__()
+        if pool not in ('avg', 'max'):
+            raise ValueError(f"pool must be 'avg' or 'max', got {pool!r}")
+        self.backbone, self.pool = backbone, pool
+        self.fc = nn.Linear(channels, num_classes)
+
+    def forward(self, x: torch.Tensor):
+        feat = self.backbone(x)[-1]
+        pooled = feat.amax((2, 3)) if self.pool == 'max' else feat.mean((2, 3))
+        return self.fc(pooled), feat
+
+    def cams(self, feat: torch.Tensor) -> torch.Tensor:
+        return torch.einsum('bchw,kc->bkhw', feat, self.fc.weight)
+
+
+def _build_model(arch: str, num_classes: int, image_size: int, pool: str) -> ProbeModel:
+    from scalenet_mm.models.backbones import ScaleNet
+    from scalenet_mm.models.backbones.named_archs import NAMED_ARCHS, get_named_arch
+
+    backbone = ScaleNet(arch=get_named_arch(arch) if arch in NAMED_ARCHS else arch, out_indices=(-1, ))
+    with torch.no_grad():
+        channels = backbone(torch.zeros(1, 3, image_size, image_size))[-1].shape[1]
+    return ProbeModel(backbone, channels, num_classes, pool)
+
+
+def _tensors(samples):
+    x = torch.from_numpy(np.stack([s.image for s in samples])).permute(0, 3, 1, 2).float()
+    x = (x - torch.tensor(_MEAN).view(1, 3, 1, 1)) / torch.tensor(_STD).view(1, 3, 1, 1)
+    return x, torch.tensor([s.objects[0].label for s in samples])
+
+
+def _boxes(sample) -> np.ndarray:
+    return np.array([o.bbox for o in sample.objects], float)
+
+
+def probe(variant: str = 'v2', overrides: Optional[Mapping] = None, num_train: int = 3000, num_test: int = 300,
+          image_size: int = 64, epochs: int = 10, arch: str = 'wsol-d8', optimizer: str = 'adamw',
+          lr: float = 1e-3, pool: str = 'max', batch_size: int = 32, seed: int = 0, controls: bool = True,
+          log=print) -> Dict:
+    """Render ``num_train`` / ``num_test`` single-object samples with the ``overrides``, score the controls on
+    the test samples, train ``arch`` for ``epochs`` (flip + shift augmentation, one-cycle schedule) and score
+    its classic CAM of the GT class. Returns top-1 per epoch, the CAM and control MaxBoxAccV2 and both gates."""
+    if optimizer not in ('sgd', 'adamw'):
+        raise ValueError(f"optimizer must be 'sgd' or 'adamw', got {optimizer!r}")
+    if min(num_train, num_test, epochs) < 1:
+        raise ValueError('num_train, num_test and epochs must be >= 1')
+    torch.manual_seed(seed)
+    start = time.time()
+    with generator_overrides(overrides):
+        train = bench.generate_benchmark_samples(variant, num_train, image_size, False, seed=seed, split='train')
+        test = bench.generate_benchmark_samples(variant, num_test, image_size, False, seed=seed, split='test')
+    log(f'[probe] rendered {num_train} + {num_test} samples in {time.time() - start:.0f}s')
+    result = dict(curve=[])
+    if controls:
+        scores = evaluate_controls([(s.image, _boxes(s)) for s in test])
+        result['controls'] = {k: round(v['MaxBoxAccV2'], 2) for k, v in scores.items()}
+        result['no_learning_gate'] = no_learning_gate(result['controls']).to_dict()
+        log(f'[probe] {no_learning_gate(result["controls"])}')
+    num_classes = len(bench.benchmark_spec(variant).classes)
+    model = _build_model(arch, num_classes, image_size, pool)
+    x_train, y_train = _tensors(train)
+    x_test, y_test = _tensors(test)
+    params = model.parameters()
+    opt = torch.optim.SGD(params, lr=lr, momentum=0.9, weight_decay=5e-4, nesterov=True) if optimizer == 'sgd' \
+        else torch.optim.AdamW(params, lr=lr, weight_decay=0.05)
+    steps = epochs * math.ceil(num_train / batch_size)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, lr, total_steps=steps, pct_start=0.1)
+    gen = torch.Generator().manual_seed(seed)
+    for epoch in range(epochs):
+        model.train()
+        tic, total = time.time(), 0.0
+        order = torch.randperm(num_train, generator=gen)
+        for i in range(0, num_train, batch_size):
+            idx = order[i:i + batch_size]
+            x = x_train[idx]
+            flip = torch.rand(len(idx), generator=gen) < 0.5
+            x = torch.where(flip.view(-1, 1, 1, 1), x.flip(3), x)
+            dy, dx = torch.randint(-4, 5, (2, ), generator=gen).tolist()
+            loss = F.cross_entropy(model(torch.roll(x, (dy, dx), (2, 3)))[0], y_train[idx])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            sched.step()
+            total += float(loss.detach()) * len(idx)
+        top1 = _evaluate(model, x_test, y_test, test)[0] if epoch < epochs - 1 else None
+        if top1 is not None:
+            result['curve'].append(dict(epoch=epoch + 1, loss=round(total / num_train, 4), top1=round(top1, 2)))
+            log(f'[probe] epoch {epoch + 1}/{epochs} loss {total / num_train:.3f} top-1 {top1:.1f} '
+                f'({time.time() - tic:.0f}s)')
+    top1, cam_score = _evaluate(model, x_test, y_test, test, with_cams=True)
+    result['curve'].append(dict(epoch=epochs, loss=round(total / num_train, 4), top1=round(top1, 2)))
+    result.update(top1=round(top1, 2), cam_MaxBoxAccV2=round(cam_score, 2), elapsed_s=round(time.time() - start, 1))
+    if controls:
+        result['learnability_gate'] = learnability_gate({'trained CAM': result['cam_MaxBoxAccV2']},
+                                                        result['controls']).to_dict()
+    log(f'[probe] top-1 {top1:.1f}, CAM MaxBoxAccV2 {cam_score:.1f}')
+    return result
+
+
+def _evaluate(model: ProbeModel, x, y, samples, with_cams: bool = False):
+    model.eval()
+    acc, logits = BoxAccumulator(), []
+    with torch.no_grad():
+        for i in range(0, len(samples), 100):
+            out, feat = model(x[i:i + 100])
+            logits.append(out)
+            if with_cams:
+                cams = model.cams(feat).numpy()
+                for j, sample in enumerate(samples[i:i + 100]):
+                    acc.update(cams[j, sample.objects[0].label], _boxes(sample), sample.image.shape[:2])
+    top1 = float((torch.cat(logits).argmax(1) == y).float().mean()) * 100
+    return top1, (acc.compute()['MaxBoxAccV2'] if with_cams else None)
+
+
+def run_key(params: Mapping) -> str:
+    """A stable key of a probe's parameters (sorted JSON, hashed)."""
+    return hashlib.sha1(json.dumps(params, sort_keys=True).encode()).hexdigest()[:12]
+
+
+def run_probe(out_json: str, name: str, **params) -> Dict:
+    """:func:`probe` with its result stored under ``name`` in ``out_json``; a run whose parameters are already
+    there is read back instead of recomputed (resume)."""
+    rows = {}
+    if osp.exists(out_json):
+        with open(out_json) as f:
+            rows = json.load(f)
+    key = run_key(params)
+    if name in rows and rows[name].get('key') == key:
+        print(f'[probe] {name}: already in {out_json} (same parameters), not rerun')
+        return rows[name]
+    row = dict(key=key, params=params, **probe(**params))
+    rows[name] = row
+    os.makedirs(osp.dirname(osp.abspath(out_json)), exist_ok=True)
+    tmp = out_json + '.tmp'
+    with open(tmp, 'w') as f:
+        json.dump(rows, f, indent=2)
+    os.replace(tmp, out_json)
+    return row

@@ -1,0 +1,63 @@
+"""The learnability probe: generator overrides are validated and restored, a run scores both gates, resumes
+from its JSON, and the CLI's --quick mode works."""
+import json
+import subprocess
+import sys
+
+import pytest
+
+from scalenet_mm.datasets import localization_benchmark as bench
+from scalenet_mm.experiments.learnability_probe import generator_overrides, probe, run_probe
+
+TINY = dict(num_train=10, num_test=6, image_size=32, epochs=1, arch='demo-d2s2')
+
+
+def test_overrides_apply_and_restore():
+    before = (bench.CAMOUFLAGE, bench.SINGLE_DISTRACTORS)
+    with generator_overrides({'CAMOUFLAGE': 0.1, 'SINGLE_DISTRACTORS': [0, 0]}):
+        assert bench.CAMOUFLAGE == 0.1 and bench.SINGLE_DISTRACTORS == (0, 0)
+        plain = bench.generate_benchmark_samples('v2', 2, 32, False, seed=1, split='test')
+    assert (bench.CAMOUFLAGE, bench.SINGLE_DISTRACTORS) == before
+    default = bench.generate_benchmark_samples('v2', 2, 32, False, seed=1, split='test')
+    assert any((a.image != b.image).any() for a, b in zip(plain, default))
+
+
+def test_overrides_reject_bad_input():
+    with pytest.raises(KeyError, match='tunable generator constants'):
+        with generator_overrides({'NOT_A_KNOB': 1}):
+            pass
+    with pytest.raises(ValueError, match='summing to 1'):
+        with generator_overrides({'APPEARANCE_PROBS': [1, 1, 0, 0, 0]}):
+            pass
+    with pytest.raises(TypeError, match='CLUSTER must be a float'):
+        with generator_overrides({'CLUSTER': 'lots'}):
+            pass
+    assert bench.APPEARANCE_PROBS == (0.0, 0.0, 0.3, 0.35, 0.35)
+
+
+def test_probe_scores_both_gates():
+    res = probe(**TINY, log=lambda *_: None)
+    assert set(res['controls']) >= {'centre_gaussian', 'full_image_box', 'saturation'}
+    assert res['no_learning_gate']['gate'] == 'no-learning'
+    assert res['learnability_gate']['scores']['trained CAM'] == res['cam_MaxBoxAccV2']
+    assert 0 <= res['top1'] <= 100 and len(res['curve']) == 1
+
+
+def test_run_probe_resumes_from_json(tmp_path, capsys):
+    out = str(tmp_path / 'probe.json')
+    first = run_probe(out, 'a', controls=False, **TINY)
+    again = run_probe(out, 'a', controls=False, **TINY)
+    assert again == json.loads(json.dumps(first)) and 'not rerun' in capsys.readouterr().out
+    changed = run_probe(out, 'a', controls=False, **dict(TINY, seed=3))
+    assert changed['key'] != first['key']
+
+
+def test_cli_quick(tmp_path):
+    out = tmp_path / 'r.json'
+    subprocess.run([sys.executable, 'tools/probe_learnability.py', '--quick', '--out', str(out), '--set',
+                    'CLUSTER=0.5'], check=True, capture_output=True)
+    row = json.loads(out.read_text())['default']
+    assert row['params']['overrides'] == {'CLUSTER': 0.5} and 'cam_MaxBoxAccV2' in row
+    bad = subprocess.run([sys.executable, 'tools/probe_learnability.py', '--quick', '--set', 'CLUSTER'],
+                         capture_output=True, text=True)
+    assert bad.returncode == 2 and 'NAME=VALUE' in bad.stderr
