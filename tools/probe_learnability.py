@@ -4,13 +4,14 @@
     python tools/probe_learnability.py --name current --out work_dirs/probe/results.json
     python tools/probe_learnability.py --name less-camouflage --set CAMOUFLAGE=0.2 --set CLUSTER=0.75
     python tools/probe_learnability.py --quick      # tiny run (what CI runs)
+    python tools/probe_learnability.py --table --out work_dirs/probe/results.json
 
 See scalenet_mm.experiments.learnability_probe: a pre-screen only; published numbers come from the Runner.
 """
 import argparse
 import json
 
-from scalenet_mm.experiments.learnability_probe import TUNABLE, run_probe
+from scalenet_mm.experiments.learnability_probe import TUNABLE, results_table, run_probe
 
 QUICK = dict(num_train=20, num_test=10, image_size=32, epochs=1, arch='demo-d2s2')
 
@@ -44,7 +45,11 @@ def main(argv=None):
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--no-controls', action='store_true', help='skip the control maps')
     parser.add_argument('--quick', action='store_true', help=f'tiny run: {QUICK}')
+    parser.add_argument('--table', action='store_true', help='print the markdown table of --out and exit')
     args = parser.parse_args(argv)
+    if args.table:
+        print(results_table(args.out))
+        return None
     params = dict(variant=args.variant, overrides=dict(args.set), num_train=args.num_train, num_test=args.num_test,
                   image_size=args.image_size, epochs=args.epochs, arch=args.arch, optimizer=args.optimizer,
                   lr=args.lr, pool=args.pool, seed=args.seed, controls=not args.no_controls)

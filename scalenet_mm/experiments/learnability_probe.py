@@ -218,3 +218,22 @@ def run_probe(out_json: str, name: str, **params) -> Dict:
         json.dump(rows, f, indent=2)
     os.replace(tmp, out_json)
     return row
+
+
+def results_table(out_json: str) -> str:
+    """A markdown table of every probe stored in ``out_json``: top-1, trained CAM and best control MaxBoxAccV2
+    (reference protocol) and both gates."""
+    with open(out_json) as f:
+        rows = json.load(f)
+    lines = ['| design | overrides | train / test / epochs | top-1 | trained CAM | best control | no-learning gate '
+             '(bound) | learnability gate (bound) |', '|---|---|---|---:|---:|---|---|---|']
+    for name, row in rows.items():
+        p, controls = row['params'], row.get('controls', {})
+        best = max(controls, key=controls.get) if controls else None
+        gates = [(f"{'pass' if row[g]['passed'] else 'FAIL'} ({row[g]['bound']:.1f})" if g in row else 'n/a')
+                 for g in ('no_learning_gate', 'learnability_gate')]
+        overrides = ', '.join(f'{k}={v}' for k, v in p['overrides'].items()) or 'none'
+        lines.append(f"| {name} | {overrides} | {p['num_train']} / {p['num_test']} / {p['epochs']} | "
+                     f"{row['top1']:.1f} | {row['cam_MaxBoxAccV2']:.1f} | "
+                     f"{f'{best} {controls[best]:.1f}' if best else 'n/a'} | {gates[0]} | {gates[1]} |")
+    return '\n'.join(lines)

@@ -1,6 +1,8 @@
 """The learnability probe: generator overrides are validated and restored, a run scores both gates, resumes
 from its JSON, and the CLI's --quick mode works."""
+import importlib.util
 import json
+import os.path as osp
 import subprocess
 import sys
 
@@ -9,6 +11,7 @@ import pytest
 from scalenet_mm.datasets import localization_benchmark as bench
 from scalenet_mm.experiments.learnability_probe import generator_overrides, probe, run_probe
 
+TOOL = osp.join(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))), 'tools', 'probe_learnability.py')
 TINY = dict(num_train=10, num_test=6, image_size=32, epochs=1, arch='demo-d2s2')
 
 
@@ -52,12 +55,23 @@ def test_run_probe_resumes_from_json(tmp_path, capsys):
     assert changed['key'] != first['key']
 
 
-def test_cli_quick(tmp_path):
+def test_cli_quick(tmp_path, capsys):
     out = tmp_path / 'r.json'
-    subprocess.run([sys.executable, 'tools/probe_learnability.py', '--quick', '--out', str(out), '--set',
+    subprocess.run([sys.executable, TOOL, '--quick', '--out', str(out), '--set',
                     'CLUSTER=0.5'], check=True, capture_output=True)
     row = json.loads(out.read_text())['default']
     assert row['params']['overrides'] == {'CLUSTER': 0.5} and 'cam_MaxBoxAccV2' in row
-    bad = subprocess.run([sys.executable, 'tools/probe_learnability.py', '--quick', '--set', 'CLUSTER'],
-                         capture_output=True, text=True)
-    assert bad.returncode == 2 and 'NAME=VALUE' in bad.stderr
+    cli = _load_tool()
+    cli.main(['--table', '--out', str(out)])
+    table = capsys.readouterr().out
+    assert '| default | CLUSTER=0.5 | 20 / 10 / 1 |' in table and f"{row['top1']:.1f}" in table
+    with pytest.raises(SystemExit) as bad:
+        cli.main(['--quick', '--set', 'CLUSTER'])
+    assert bad.value.code == 2 and 'NAME=VALUE' in capsys.readouterr().err
+
+
+def _load_tool():
+    spec = importlib.util.spec_from_file_location('probe_learnability', TOOL)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
