@@ -32,7 +32,7 @@ from scalenet_mm.datasets import localization_benchmark as bench
 from scalenet_mm.wsol import BoxAccumulator
 from scalenet_mm.wsol.gates import evaluate_controls, learnability_gate, no_learning_gate
 
-__all__ = ['TUNABLE', 'generator_overrides', 'ProbeModel', 'probe', 'run_probe']
+__all__ = ['TUNABLE', 'generator_overrides', 'ProbeModel', 'probe', 'run_key', 'run_probe', 'results_table']
 
 #: Module constants of the generator a probe may override (name -> the type its value must have).
 TUNABLE: Dict[str, type] = {
@@ -136,8 +136,9 @@ def probe(variant: str = 'v2', overrides: Optional[Mapping] = None, num_train: i
     if controls:
         scores = evaluate_controls([(s.image, _boxes(s)) for s in test])
         result['controls'] = {k: round(v['MaxBoxAccV2'], 2) for k, v in scores.items()}
-        result['no_learning_gate'] = no_learning_gate(result['controls']).to_dict()
-        log(f'[probe] {no_learning_gate(result["controls"])}')
+        verdict = no_learning_gate(result['controls'])
+        result['no_learning_gate'] = verdict.to_dict()
+        log(f'[probe] {verdict}')
     num_classes = len(bench.benchmark_spec(variant).classes)
     model = _build_model(arch, num_classes, image_size, pool)
     x_train, y_train = _tensors(train)
