@@ -224,6 +224,9 @@ def run_probe(out_json: str, name: str, **params) -> Dict:
 def results_table(out_json: str) -> str:
     """A markdown table of every probe stored in ``out_json``: top-1, trained CAM and best control MaxBoxAccV2
     (reference protocol) and both gates."""
+    if not osp.exists(out_json):
+        raise FileNotFoundError(f'no probe results at {out_json}: run tools/probe_learnability.py --out {out_json} '
+                                f'first, or point --out at an existing results JSON')
     with open(out_json) as f:
         rows = json.load(f)
     lines = ['| design | overrides | train / test / epochs | top-1 | trained CAM | best control | no-learning gate '

@@ -68,6 +68,8 @@ def test_cli_quick(tmp_path, capsys):
     with pytest.raises(SystemExit) as bad:
         cli.main(['--quick', '--set', 'CLUSTER'])
     assert bad.value.code == 2 and 'NAME=VALUE' in capsys.readouterr().err
+    with pytest.raises(FileNotFoundError, match='run tools/probe_learnability.py'):
+        cli.main(['--table', '--out', str(tmp_path / 'none.json')])
 
 
 def _load_tool():
