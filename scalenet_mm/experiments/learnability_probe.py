@@ -29,6 +29,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from scalenet_mm.datasets import localization_benchmark as bench
+from scalenet_mm.engine.atomic_io import atomic_write_text
 from scalenet_mm.wsol import BoxAccumulator
 from scalenet_mm.wsol.gates import evaluate_controls, learnability_gate, no_learning_gate
 
@@ -214,10 +215,7 @@ def run_probe(out_json: str, name: str, **params) -> Dict:
     row = dict(key=key, params=params, **probe(**params))
     rows[name] = row
     os.makedirs(osp.dirname(osp.abspath(out_json)), exist_ok=True)
-    tmp = out_json + '.tmp'
-    with open(tmp, 'w') as f:
-        json.dump(rows, f, indent=2)
-    os.replace(tmp, out_json)
+    atomic_write_text(out_json, json.dumps(rows, indent=2))
     return row
 
 
