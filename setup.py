@@ -15,6 +15,7 @@ setup(
     long_description=(ROOT / 'README.md').read_text(encoding='utf-8'),
     long_description_content_type='text/markdown',
     packages=find_packages(include=['scalenet_mm', 'scalenet_mm.*']),
+    package_data={'scalenet_mm.models.backbones': ['reference_archs.json']},
     python_requires='>=3.9',
     install_requires=[
         'torch>=2.0', 'torchvision', 'mmengine>=0.10.4,<0.11', 'mmcv>=2.0.0,<2.2.0', 'mmdet>=3.3.0,<3.4',

@@ -8,14 +8,16 @@ os.environ.setdefault('OMP_NUM_THREADS', '2')
 
 import torch  # noqa: E402
 
+from scalenet_mm.apis.flops import REFERENCE_JSON  # noqa: E402
+
 TESTS_DIR = Path(__file__).resolve().parent
 torch.set_num_threads(int(os.environ.get('SCALENET_TEST_THREADS', '2')))
 
 
 @pytest.fixture(scope='session')
 def reference_archs():
-    """The spec's 32 reference architectures with their exact numbers (tests/data/reference_archs.json)."""
-    return {e['name']: e for e in json.loads((TESTS_DIR / 'data' / 'reference_archs.json').read_text())}
+    """The spec's 32 reference architectures with their exact numbers (package data, see ``REFERENCE_JSON``)."""
+    return {e['name']: e for e in json.loads(Path(REFERENCE_JSON).read_text())}
 
 
 @pytest.fixture(autouse=True)

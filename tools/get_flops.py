@@ -18,8 +18,8 @@ Table 2 but needs 2.05 GMACs. The column ``deconv@out G`` recomputes our count w
 resolution, which lands close to the paper's figures.
 
 Reference check: for configs that use a preset unchanged (and its class count and input size), the numbers must
-equal the spec's reference (tests/data/reference_archs.json) minus the reference implementation's dead modules,
-which scalenet_mm does not build: ``params = ref params - dead_params``, ``MACs = ref macs - dead_macs``.
+equal the spec's reference (scalenet_mm/models/backbones/reference_archs.json) minus the reference implementation's
+dead modules, which scalenet_mm does not build: ``params = ref params - dead_params``, ``MACs = ref macs - dead_macs``.
 Exit status 1 if any checked config disagrees.
 """
 import argparse

@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Print the preset table (ours vs the reference implementation vs the paper) as Markdown.
 
-    python tools/scalenet_table.py [--reference tests/data/reference_archs.json] [--out docs/presets.md]
+    python tools/scalenet_table.py [--reference REFERENCE_JSON] [--out docs/presets.md]
 
 For every preset it builds our backbone and measures: parameters (backbone + the classifier's Linear), paper
 depth (module count of the reference model), and the stage output shapes at the preset's native input size,

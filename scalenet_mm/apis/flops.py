@@ -10,14 +10,15 @@ from .model import build_model
 
 __all__ = ['REFERENCE_JSON', 'load_reference', 'reference_for', 'infer_input_size', 'measure_complexity']
 
-#: The spec's 32 reference architectures with their parameter / MAC counts (shipped with the tests).
-REFERENCE_JSON = osp.join(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))), 'tests', 'data',
+#: The spec's 32 reference architectures with their parameter / MAC counts (package data of the backbones).
+REFERENCE_JSON = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), 'models', 'backbones',
                           'reference_archs.json')
 
 
 def load_reference(path: str = REFERENCE_JSON) -> Dict[str, dict]:
     if not osp.isfile(path):
-        raise FileNotFoundError(f'{path} (the spec reference numbers) is missing: run from a scalenet_mm checkout')
+        raise FileNotFoundError(f'{path} (the spec reference numbers) is missing: reinstall scalenet_mm '
+                                f'(pip install -e .) so that its package data is there')
     with open(path) as f:
         return {e['name']: e for e in json.load(f)}
 

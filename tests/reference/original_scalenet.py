@@ -10,7 +10,7 @@ deliberately reproduces the original's module layout, state-dict key names and q
 
 Usage::
 
-    model = OriginalScaleNet(arch_dict)   # arch_dict in the format of tests/data/reference_archs.json ``arch``
+    model = OriginalScaleNet(arch_dict)   # arch_dict as the ``arch`` entries of REFERENCE_JSON
     logits = model(images)[0]
 """
 import math

@@ -1,6 +1,6 @@
 """Self-checks of the reference ``OriginalScaleNet`` against the authors' numbers (spec §10, §12, §14).
 
-Data: tests/data/reference_archs.json (32 archs) and tests/data/original_checkpoint_keys_vo21.txt.
+Data: scalenet_mm/models/backbones/reference_archs.json (32 archs) and tests/data/original_checkpoint_keys_vo21.txt.
 """
 import json
 import math
@@ -10,12 +10,14 @@ import pytest
 import torch
 import torch.nn as nn
 
+from scalenet_mm.apis.flops import REFERENCE_JSON
+
 from .original_scalenet import DoubleCouple, OriginalScaleNet, expand_dstyle
 
 torch.set_num_threads(2)
 
 DATA = Path(__file__).resolve().parents[1] / 'data'
-ARCHS = json.loads((DATA / 'reference_archs.json').read_text())
+ARCHS = json.loads(Path(REFERENCE_JSON).read_text())
 BY_NAME = {e['name']: e for e in ARCHS}
 assert len(ARCHS) == 32
 
