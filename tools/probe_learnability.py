@@ -11,7 +11,7 @@ See scalenet_mm.experiments.learnability_probe: a pre-screen only; published num
 import argparse
 import json
 
-from scalenet_mm.experiments.learnability_probe import TUNABLE, results_table, run_probe
+from scalenet_mm.experiments.learnability_probe import REFERENCE_BACKBONES, TUNABLE, results_table, run_probe
 
 QUICK = dict(num_train=20, num_test=10, image_size=32, epochs=1, arch='demo-d2s2')
 
@@ -38,7 +38,9 @@ def main(argv=None):
     parser.add_argument('--num-test', type=int, default=300)
     parser.add_argument('--image-size', type=int, default=64)
     parser.add_argument('--epochs', type=int, default=10)
-    parser.add_argument('--arch', default='wsol-d8', help='a ScaleNet preset or named arch')
+    parser.add_argument('--arch', default='wsol-d8',
+                        help='a ScaleNet preset or named arch, or a reference learner: '
+                             f'{sorted(REFERENCE_BACKBONES)}')
     parser.add_argument('--optimizer', default='adamw', choices=['adamw', 'sgd'])
     parser.add_argument('--lr', type=float, default=1e-3)
     parser.add_argument('--pool', default='max', choices=['max', 'avg'])

@@ -8,7 +8,8 @@ and the design was iterated against the no-learning controls (:mod:`scalenet_mm.
 contours boxes the object:
 
 * **Classes are shapes** (variant ``'v2'``): :data:`SHAPE_CLASSES` are labelled, :data:`SHAPE_DISTRACTORS` are
-  never labelled; each shape gets a random rotation and aspect ratio. Real strokes (variant ``'v2-digits'``):
+  never labelled; each shape gets a random rotation (any angle, or up to ``MAX_ROTATION`` degrees either way)
+  and aspect ratio. Real strokes (variant ``'v2-digits'``):
   scikit-learn's ``load_digits`` scans, digits 0-4 labelled, 5-9 distractors; each split uses its own scans (a
   seeded permutation of the 1,797 scans: 60 % train, 10 % selection, 30 % test). A scan (8x8, 17 grey levels)
   is only used as a *mask*: it is upsampled with a cubic spline, blurred, perturbed by a smooth random field,
@@ -96,6 +97,8 @@ DISTRACTOR_SPREAD = 0.4
 PLACEMENT_TRIES = 12
 #: Probability that a distractor overlaps the rim of an object.
 CLUSTER = 0.9
+#: Largest rotation of a shape in degrees, either way (180: any orientation), the same for every role.
+MAX_ROTATION = 180.0
 #: Share of images whose background and shapes share one two-colour palette.
 PALETTE_SCENES = 0.5
 #: Number of distractors per image (inclusive range), single- and multi-object forms.
@@ -305,7 +308,10 @@ def _shape_alpha(rng: np.random.Generator, shape: str, size: int, cx: float, cy:
     k = _SUPERSAMPLE
     canvas = Image.new('L', (size * k, size * k), 0)
     draw = ImageDraw.Draw(canvas)
-    rot = rng.uniform(0, 2 * math.pi)
+    if MAX_ROTATION >= 180:
+        rot = rng.uniform(0, 2 * math.pi)
+    else:
+        rot = math.radians(rng.uniform(-MAX_ROTATION, MAX_ROTATION))
     aspect = math.exp(rng.uniform(-0.2, 0.2))
     c, s = math.cos(rot), math.sin(rot)
 

@@ -11,6 +11,11 @@ with the same metric. It is a pre-screen for designs, not a source of published 
 A plain loop is used because the Runner needs the samples written in a standard layout first, which for a
 screen of many designs costs more than the training itself.
 
+Besides ScaleNet presets and named archs, ``arch`` takes the reference learners of :data:`REFERENCE_BACKBONES`:
+the experiment's baselines (mmpretrain ResNet-18 at ``base_channels=16``, ~0.7 M parameters like ``wsol-d8``,
+and its stride-8 dilated twin) and a plain VGG-like CNN (:func:`plain_cnn`). When a design is not learned, they
+tell a data set that nothing small learns from a backbone that learns it slowly.
+
 Results are appended to a JSON file keyed by the run's parameters, so that an interrupted screen resumes and a
 repeated run is not recomputed.
 """
@@ -33,13 +38,16 @@ from scalenet_mm.engine.atomic_io import atomic_write_text
 from scalenet_mm.wsol import BoxAccumulator
 from scalenet_mm.wsol.gates import evaluate_controls, learnability_gate, no_learning_gate
 
-__all__ = ['TUNABLE', 'generator_overrides', 'ProbeModel', 'probe', 'run_key', 'run_probe', 'results_table']
+__all__ = [
+    'TUNABLE', 'REFERENCE_BACKBONES', 'generator_overrides', 'ProbeModel', 'plain_cnn', 'probe', 'run_key',
+    'run_probe', 'results_table'
+]
 
 #: Module constants of the generator a probe may override (name -> the type its value must have).
 TUNABLE: Dict[str, type] = {
     'APPEARANCE_PROBS': tuple, 'MIN_SIDE': float, 'MAX_SIDE': float, 'MIN_CONTRAST': float, 'CAMOUFLAGE': float,
     'MIN_VISIBLE': float, 'DISTRACTOR_SPREAD': float, 'CLUSTER': float, 'PALETTE_SCENES': float,
-    'SINGLE_DISTRACTORS': tuple, 'OBJECT_CENTRE_SIGMA': float,
+    'SINGLE_DISTRACTORS': tuple, 'OBJECT_CENTRE_SIGMA': float, 'MAX_ROTATION': float,
 }
 _MEAN = (123.675, 116.28, 103.53)
 _STD = (58.395, 57.12, 57.375)
@@ -96,11 +104,48 @@ class ProbeModel(nn.Module):
         return torch.einsum('bchw,kc->bkhw', feat, self.fc.weight)
 
 
+class _Levels(nn.Sequential):
+    """A sequential backbone that returns its output as the only feature level, like ``out_indices=(-1, )``."""
+
+    def forward(self, x: torch.Tensor):
+        return (super().forward(x), )
+
+
+def plain_cnn(widths=(32, 64, 64, 128, 128, 256, 256), pool_after=(1, 3, 5)) -> nn.Module:
+    """A VGG-like reference learner for the probe: 3x3 conv-BN-ReLU layers at full resolution first, a 2x2 max
+    pool after the layers in ``pool_after`` (stride 8 with the defaults, like ``wsol-d8``). Written here because
+    the probe only needs a fixed, well-understood baseline, not one of the mmpretrain classifiers."""
+    layers, c_in = [], 3
+    for i, c in enumerate(widths):
+        layers += [nn.Conv2d(c_in, c, 3, padding=1, bias=False), nn.BatchNorm2d(c), nn.ReLU(inplace=True)]
+        if i in pool_after:
+            layers.append(nn.MaxPool2d(2))
+        c_in = c
+    return _Levels(*layers)
+
+
+def _resnet18(**kwargs) -> nn.Module:
+    """mmpretrain's ResNet-18 as in ``configs/wsol/resnet18_demo_cub.py`` (``base_channels=16``)."""
+    from mmpretrain.models.backbones import ResNet
+    return ResNet(depth=18, base_channels=16, out_indices=(3, ), **kwargs)
+
+
+#: Non-ScaleNet backbones the probe can train (name -> constructor); see the module docstring.
+REFERENCE_BACKBONES = {
+    'plain-cnn': plain_cnn,
+    'resnet18-16': _resnet18,
+    'resnet18-16-s8': lambda: _resnet18(strides=(1, 2, 1, 1), dilations=(1, 1, 2, 4)),
+}
+
+
 def _build_model(arch: str, num_classes: int, image_size: int, pool: str) -> ProbeModel:
     from scalenet_mm.models.backbones import ScaleNet
     from scalenet_mm.models.backbones.named_archs import NAMED_ARCHS, get_named_arch
 
-    backbone = ScaleNet(arch=get_named_arch(arch) if arch in NAMED_ARCHS else arch, out_indices=(-1, ))
+    if arch in REFERENCE_BACKBONES:
+        backbone = REFERENCE_BACKBONES[arch]()
+    else:
+        backbone = ScaleNet(arch=get_named_arch(arch) if arch in NAMED_ARCHS else arch, out_indices=(-1, ))
     with torch.no_grad():
         channels = backbone(torch.zeros(1, 3, image_size, image_size))[-1].shape[1]
     return ProbeModel(backbone, channels, num_classes, pool)
@@ -227,15 +272,16 @@ def results_table(out_json: str) -> str:
                                 f'first, or point --out at an existing results JSON')
     with open(out_json) as f:
         rows = json.load(f)
-    lines = ['| design | overrides | train / test / epochs | top-1 | trained CAM | best control | no-learning gate '
-             '(bound) | learnability gate (bound) |', '|---|---|---|---:|---:|---|---|---|']
+    lines = ['| design | model | overrides | train / test / epochs | top-1 | trained CAM | best control | '
+             'no-learning gate (bound) | learnability gate (bound) |', '|---|---|---|---|---:|---:|---|---|---|']
     for name, row in rows.items():
         p, controls = row['params'], row.get('controls', {})
         best = max(controls, key=controls.get) if controls else None
         gates = [(f"{'pass' if row[g]['passed'] else 'FAIL'} ({row[g]['bound']:.1f})" if g in row else 'n/a')
                  for g in ('no_learning_gate', 'learnability_gate')]
         overrides = ', '.join(f'{k}={v}' for k, v in p['overrides'].items()) or 'none'
-        lines.append(f"| {name} | {overrides} | {p['num_train']} / {p['num_test']} / {p['epochs']} | "
+        lines.append(f"| {name} | {p.get('arch', 'wsol-d8')} | {overrides} | "
+                     f"{p['num_train']} / {p['num_test']} / {p['epochs']} | "
                      f"{row['top1']:.1f} | {row['cam_MaxBoxAccV2']:.1f} | "
                      f"{f'{best} {controls[best]:.1f}' if best else 'n/a'} | {gates[0]} | {gates[1]} |")
     return '\n'.join(lines)

@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import pytest
+import torch
 
 from scalenet_mm.datasets import localization_benchmark as bench
 from scalenet_mm.experiments.learnability_probe import generator_overrides, probe, run_probe
@@ -46,6 +47,38 @@ def test_probe_scores_both_gates():
     assert 0 <= res['top1'] <= 100 and len(res['curve']) == 1
 
 
+def test_plain_cnn_reference_learner():
+    from scalenet_mm.experiments.learnability_probe import plain_cnn
+    feat = plain_cnn()(torch.zeros(2, 3, 32, 32))
+    assert len(feat) == 1 and feat[0].shape == (2, 256, 4, 4)  # stride 8, like wsol-d8
+    res = probe(**dict(TINY, arch='plain-cnn'), controls=False, log=lambda *_: None)
+    assert 0 <= res['top1'] <= 100 and 0 <= res['cam_MaxBoxAccV2'] <= 100
+
+
+@pytest.mark.parametrize('arch, side', [('resnet18-16', 1), ('resnet18-16-s8', 4)])
+def test_resnet_baselines_as_in_the_experiment_configs(arch, side):
+    from scalenet_mm.experiments.learnability_probe import REFERENCE_BACKBONES
+    backbone = REFERENCE_BACKBONES[arch]()
+    assert sum(p.numel() for p in backbone.parameters()) == 717216  # configs/wsol/resnet18*_demo_cub.py
+    backbone.eval()  # (mmpretrain's ResNet.train() returns None, so no chaining)
+    assert backbone(torch.zeros(1, 3, 32, 32))[-1].shape == (1, 128, side, side)  # stride 32 / 8
+
+
+def test_max_rotation_limits_the_shapes_orientation():
+    import numpy as np
+
+    def mirror_gap(alpha):  # how far the triangle is from left-right symmetric about its centre (pixel 24)
+        return np.abs(alpha - alpha[:, ::-1]).max()
+
+    def triangles():
+        return [bench._shape_alpha(np.random.default_rng(s), 'triangle', 49, 24.5, 24.5, 16.0) for s in range(5)]
+
+    with generator_overrides({'MAX_ROTATION': 0.0}):
+        upright = triangles()
+    assert all(mirror_gap(a) < 0.3 for a in upright)  # apex up, symmetric up to anti-aliasing: every seed
+    assert max(mirror_gap(a) for a in triangles()) > 0.5  # any rotation: not symmetric
+
+
 def test_run_probe_resumes_from_json(tmp_path, capsys):
     out = str(tmp_path / 'probe.json')
     first = run_probe(out, 'a', controls=False, **TINY)
@@ -64,7 +97,7 @@ def test_cli_quick(tmp_path, capsys):
     cli = _load_tool()
     cli.main(['--table', '--out', str(out)])
     table = capsys.readouterr().out
-    assert '| default | CLUSTER=0.5 | 20 / 10 / 1 |' in table and f"{row['top1']:.1f}" in table
+    assert '| default | demo-d2s2 | CLUSTER=0.5 | 20 / 10 / 1 |' in table and f"{row['top1']:.1f}" in table
     with pytest.raises(SystemExit) as bad:
         cli.main(['--quick', '--set', 'CLUSTER'])
     assert bad.value.code == 2 and 'NAME=VALUE' in capsys.readouterr().err
