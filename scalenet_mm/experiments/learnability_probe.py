@@ -34,6 +34,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from scalenet_mm.datasets import localization_benchmark as bench
+from scalenet_mm.deploy.model_builder import IMAGENET_MEAN, IMAGENET_STD
 from scalenet_mm.engine.atomic_io import atomic_write_text
 from scalenet_mm.wsol import BoxAccumulator
 from scalenet_mm.wsol.gates import evaluate_controls, learnability_gate, no_learning_gate
@@ -49,8 +50,6 @@ TUNABLE: Dict[str, type] = {
     'MIN_VISIBLE': float, 'DISTRACTOR_SPREAD': float, 'CLUSTER': float, 'PALETTE_SCENES': float,
     'SINGLE_DISTRACTORS': tuple, 'OBJECT_CENTRE_SIGMA': float, 'MAX_ROTATION': float,
 }
-_MEAN = (123.675, 116.28, 103.53)
-_STD = (58.395, 57.12, 57.375)
 
 
 @contextlib.contextmanager
@@ -153,7 +152,7 @@ def _build_model(arch: str, num_classes: int, image_size: int, pool: str) -> Pro
 
 def _tensors(samples):
     x = torch.from_numpy(np.stack([s.image for s in samples])).permute(0, 3, 1, 2).float()
-    x = (x - torch.tensor(_MEAN).view(1, 3, 1, 1)) / torch.tensor(_STD).view(1, 3, 1, 1)
+    x = (x - torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1)) / torch.tensor(IMAGENET_STD).view(1, 3, 1, 1)
     return x, torch.tensor([s.objects[0].label for s in samples])
 
 
