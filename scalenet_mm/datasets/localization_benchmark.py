@@ -106,6 +106,9 @@ SINGLE_DISTRACTORS = (2, 5)
 #: Objects' centres: Gaussian around the image centre with this std (fraction of the side); None: uniform.
 OBJECT_CENTRE_SIGMA = 0.08
 MULTI_DISTRACTORS = (1, 3)
+#: Paint labelled objects in front of every distractor, so clutter touches an object but never hides its outline
+#: (an occluded cross reads as a tee, an occluded square as an ell: occlusion of objects is label noise).
+OBJECTS_IN_FRONT = False
 _SUPERSAMPLE = 4
 
 
@@ -478,7 +481,7 @@ def _place(rng, variant, split, size, grid, background, background_kind, palette
     and every shape (old and new, object or distractor alike) stays visible enough. False if none works."""
     # camouflage: often the kind of appearance of the background (another draw of it), whatever the role
     fill = _appearance(rng, split, size, grid, background_kind if rng.random() < CAMOUFLAGE else None, palette)
-    depth = float(rng.random())
+    depth = float(rng.random()) + (1.0 if is_target and OBJECTS_IN_FRONT else 0.0)
     for _ in range(PLACEMENT_TRIES):
         alpha, circle = _shape_at(rng, variant, split, size, kind_index, is_target, side, near, centre_sigma)
         layer = _Layer(alpha, fill, kind_index if is_target else None, depth, circle)

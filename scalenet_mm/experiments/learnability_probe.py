@@ -48,7 +48,7 @@ __all__ = [
 TUNABLE: Dict[str, type] = {
     'APPEARANCE_PROBS': tuple, 'MIN_SIDE': float, 'MAX_SIDE': float, 'MIN_CONTRAST': float, 'CAMOUFLAGE': float,
     'MIN_VISIBLE': float, 'DISTRACTOR_SPREAD': float, 'CLUSTER': float, 'PALETTE_SCENES': float,
-    'SINGLE_DISTRACTORS': tuple, 'OBJECT_CENTRE_SIGMA': float, 'MAX_ROTATION': float,
+    'SINGLE_DISTRACTORS': tuple, 'OBJECT_CENTRE_SIGMA': float, 'MAX_ROTATION': float, 'OBJECTS_IN_FRONT': bool,
 }
 
 
@@ -63,8 +63,10 @@ def generator_overrides(overrides: Optional[Mapping] = None) -> Iterator[None]:
     for name, value in overrides.items():
         kind = TUNABLE[name]
         try:
+            if kind is bool and not isinstance(value, bool):
+                raise TypeError('not a bool')
             values[name] = tuple(float(v) if isinstance(v, float) else v for v in value) if kind is tuple \
-                else float(value)
+                else value if kind is bool else float(value)
         except (TypeError, ValueError) as e:
             raise TypeError(f'{name} must be a {kind.__name__} (like {getattr(bench, name)!r}), got {value!r}') from e
     if 'APPEARANCE_PROBS' in values:

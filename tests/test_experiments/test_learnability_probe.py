@@ -110,3 +110,21 @@ def _load_tool():
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def test_objects_in_front_are_never_hidden_by_clutter():
+    clutter = {'CLUSTER': 1.0, 'SINGLE_DISTRACTORS': [3, 5], 'MIN_VISIBLE': 0.6}
+
+    def visible_fractions():
+        samples = bench.generate_benchmark_samples('v2', 40, 48, False, seed=1, split='test')
+        return [o.visible for s in samples for o in s.objects]
+
+    with generator_overrides(clutter):
+        behind = visible_fractions()
+    with generator_overrides(dict(clutter, OBJECTS_IN_FRONT=True)):
+        in_front = visible_fractions()
+    assert min(behind) < 0.95  # clustered distractors do hide parts of some objects
+    assert min(in_front) == 1.0  # objects on top: their whole mask (truncation aside) is visible
+    with pytest.raises(TypeError, match='OBJECTS_IN_FRONT must be a bool'):
+        with generator_overrides({'OBJECTS_IN_FRONT': 1}):
+            pass
