@@ -47,6 +47,30 @@ def test_probe_scores_both_gates():
     assert 0 <= res['top1'] <= 100 and len(res['curve']) == 1
 
 
+def test_cam_source_is_chosen_on_the_selection_split(monkeypatch):
+    from scalenet_mm.experiments import learnability_probe as lp
+    rendered = []
+    render = bench.generate_benchmark_samples
+
+    def spy(variant, num, *args, split='train', **kwargs):
+        rendered.append((split, num))
+        return render(variant, num, *args, split=split, **kwargs)
+
+    monkeypatch.setattr(bench, 'generate_benchmark_samples', spy)
+    res = probe(**TINY, num_selection=8, log=lambda *_: None)
+    assert ('selection', 8) in rendered and ('test', TINY['num_test']) in rendered
+    sources = res['cam_sources']
+    assert set(sources) == {'cam', *lp.LIBRARY_CAM_SOURCES}  # ScaleNet publishes both levels
+    chosen = res['selected_cam']['name']
+    assert sources[chosen]['selection'] == max(v['selection'] for v in sources.values())
+    assert res['learnability_gate']['scores']['trained CAM'] == sources[chosen]['test']
+    assert res['cam_MaxBoxAccV2'] == sources['cam']['test']
+    plain = probe(**dict(TINY, arch='plain-cnn'), num_selection=4, controls=False, log=lambda *_: None)
+    assert set(plain['cam_sources']) == {'cam'}  # no feature levels: the classic CAM only
+    with pytest.raises(ValueError, match='num_selection'):
+        probe(**TINY, num_selection=-1)
+
+
 def test_plain_cnn_reference_learner():
     from scalenet_mm.experiments.learnability_probe import plain_cnn
     feat = plain_cnn()(torch.zeros(2, 3, 32, 32))
