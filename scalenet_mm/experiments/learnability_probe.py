@@ -181,12 +181,13 @@ def _boxes(sample) -> np.ndarray:
 def probe(variant: str = 'v2', overrides: Optional[Mapping] = None, num_train: int = 3000, num_test: int = 300,
           image_size: int = 64, epochs: int = 10, arch: str = DEFAULT_ARCH, optimizer: str = 'adamw',
           lr: float = 1e-3, pool: str = 'max', batch_size: int = 32, seed: int = 0, controls: bool = True,
-          num_selection: int = 0, log=print) -> Dict:
+          num_selection: int = 0, overlays: Optional[str] = None, log=print) -> Dict:
     """Render ``num_train`` / ``num_test`` single-object samples with the ``overrides``, score the controls on
     the test samples, train ``arch`` for ``epochs`` (flip + shift augmentation, one-cycle schedule) and score
     its classic CAM of the GT class. With ``num_selection`` > 0, also render that many selection samples and
-    choose among the CAM sources there (module docstring); the gate then scores the chosen source. Returns
-    top-1 per epoch, the CAM and control MaxBoxAccV2 and both gates."""
+    choose among the CAM sources there (module docstring); the gate then scores the chosen source. ``overlays``:
+    a PNG path for a grid of test CAMs (classic and chosen) with GT and predicted boxes. Returns top-1 per
+    epoch, the CAM and control MaxBoxAccV2 and both gates."""
     if optimizer not in ('sgd', 'adamw'):
         raise ValueError(f"optimizer must be 'sgd' or 'adamw', got {optimizer!r}")
     if min(num_train, num_test, epochs) < 1 or num_selection < 0:
@@ -241,10 +242,17 @@ def probe(variant: str = 'v2', overrides: Optional[Mapping] = None, num_train: i
     result['curve'].append(dict(epoch=epochs, loss=round(total / num_train, 4), top1=round(top1, 2)))
     sources = _cam_sources(model) if selection else {'cam': _cam_sources(model)['cam']}
     x_sel = _tensors(selection)[0] if selection else None
-    scores = {name: dict(test=round(_cam_score(source, x_test, test), 2),
-                         **({'selection': round(_cam_score(source, x_sel, selection), 2)} if selection else {}))
-              for name, source in sources.items()}
+    metrics = {name: (_cam_metrics(source, x_test, test), _cam_metrics(source, x_sel, selection))
+               for name, source in sources.items()}
+    scores = {name: dict(test=round(on_test['MaxBoxAccV2'], 2),
+                         **({'selection': round(on_sel['MaxBoxAccV2'], 2)} if selection else {}))
+              for name, (on_test, on_sel) in metrics.items()}
     chosen = max(scores, key=lambda n: scores[n]['selection']) if selection else 'cam'
+    if overlays:
+        shown = {n: sources[n] for n in dict.fromkeys(('cam', chosen))}
+        _plot_overlays(model, shown, {n: metrics[n][1 if selection else 0] for n in shown}, x_test, test, overlays,
+                       bench.benchmark_spec(variant).classes)
+        log(f'[probe] CAM overlays: {overlays}')
     result.update(top1=round(top1, 2), cam_MaxBoxAccV2=scores['cam']['test'], elapsed_s=round(time.time() - start, 1))
     if selection:
         result.update(cam_sources=scores, selected_cam=dict(name=chosen, MaxBoxAccV2=scores[chosen]['test']))
@@ -283,15 +291,30 @@ def _cam_sources(model: ProbeModel) -> Dict[str, Callable]:
     return sources
 
 
-def _cam_score(source, x, samples) -> float:
-    """MaxBoxAccV2 (reference protocol) of ``source``'s maps of the GT class over ``samples``."""
+def _cam_metrics(source, x, samples) -> Dict:
+    """Box metrics (reference protocol) of ``source``'s maps of the GT class over ``samples`` (empty: none)."""
+    if not samples:
+        return {}
     acc = BoxAccumulator()
     for i in range(0, len(samples), 100):
         batch = samples[i:i + 100]
         cams = source(x[i:i + 100], torch.tensor([s.objects[0].label for s in batch])).detach().numpy()
         for cam, sample in zip(cams, batch):
             acc.update(cam, _boxes(sample), sample.image.shape[:2])
-    return acc.compute()['MaxBoxAccV2']
+    return acc.compute()
+
+
+def _plot_overlays(model, sources, metrics, x, samples, path, class_names, count: int = 12) -> None:
+    """The first ``count`` test images with each source's CAM, boxed at the threshold of ``metrics``."""
+    from scalenet_mm.visualization import plot_wsol_grid
+    shown, labels = samples[:count], torch.tensor([s.objects[0].label for s in samples[:count]])
+    with torch.no_grad():
+        preds = model(x[:count])[0].argmax(1)
+    maps = {name: source(x[:count], labels).detach().numpy() for name, source in sources.items()}
+    vis = [dict(img=s.image, gt_label=int(labels[i]), pred_label=int(preds[i]), gt_bboxes=_boxes(s),
+                cams={name: m[i] for name, m in maps.items()}) for i, s in enumerate(shown)]
+    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
+    plot_wsol_grid(vis, metrics, path, class_names)
 
 
 def run_key(params: Mapping) -> str:
@@ -299,18 +322,19 @@ def run_key(params: Mapping) -> str:
     return hashlib.sha1(json.dumps(params, sort_keys=True).encode()).hexdigest()[:12]
 
 
-def run_probe(out_json: str, name: str, **params) -> Dict:
+def run_probe(out_json: str, name: str, overlays: Optional[str] = None, **params) -> Dict:
     """:func:`probe` with its result stored under ``name`` in ``out_json``; a run whose parameters are already
-    there is read back instead of recomputed (resume)."""
+    there is read back instead of recomputed (resume). ``overlays`` (a PNG path) is not part of the key."""
     rows = {}
     if osp.exists(out_json):
         with open(out_json) as f:
             rows = json.load(f)
     key = run_key(params)
     if name in rows and rows[name].get('key') == key:
-        print(f'[probe] {name}: already in {out_json} (same parameters), not rerun')
+        print(f'[probe] {name}: already in {out_json} (same parameters), not rerun'
+              + (' (no overlays: the model is not stored)' if overlays else ''))
         return rows[name]
-    row = dict(key=key, params=params, **probe(**params))
+    row = dict(key=key, params=params, **probe(**params, overlays=overlays))
     rows[name] = row
     os.makedirs(osp.dirname(osp.abspath(out_json)), exist_ok=True)
     atomic_write_text(out_json, json.dumps(rows, indent=2))

@@ -39,8 +39,9 @@ def _predicted_box(cam01: np.ndarray, tau: float, protocol: str) -> Optional[np.
 
 def plot_wsol_grid(vis: List[Dict], metrics: Dict[str, dict], path: str,
                    class_names: Optional[Sequence[str]] = None, protocol: str = 'reference') -> None:
-    """Rows: images; columns: the image with its GT boxes (green), then one CAM overlay per variant with the
-    predicted box (red, largest contour, boxes of ``protocol``) at that variant's best threshold."""
+    """Rows: images (``vis`` items with an ``img_path``, or the RGB array as ``img``); columns: the image with
+    its GT boxes (green), then one CAM overlay per variant with the predicted box (red, largest contour, boxes
+    of ``protocol``) at that variant's ``best_tau`` in ``metrics``."""
     import mmcv
 
     from scalenet_mm.wsol import prepare_cam
@@ -51,7 +52,7 @@ def plot_wsol_grid(vis: List[Dict], metrics: Dict[str, dict], path: str,
     cols = 1 + len(variants)
     fig, axes = plt.subplots(len(vis), cols, figsize=(1.9 * cols, 1.9 * len(vis)), squeeze=False)
     for r, item in enumerate(vis):
-        image = mmcv.imread(item['img_path'], channel_order='rgb')
+        image = item['img'] if 'img' in item else mmcv.imread(item['img_path'], channel_order='rgb')
         h, w = image.shape[:2]
         name = class_names[item['gt_label']] if class_names else str(item['gt_label'])
         axes[r, 0].imshow(image)

@@ -47,7 +47,7 @@ def test_probe_scores_both_gates():
     assert 0 <= res['top1'] <= 100 and len(res['curve']) == 1
 
 
-def test_cam_source_is_chosen_on_the_selection_split(monkeypatch):
+def test_cam_source_is_chosen_on_the_selection_split(monkeypatch, tmp_path):
     from scalenet_mm.experiments import learnability_probe as lp
     rendered = []
     render = bench.generate_benchmark_samples
@@ -57,7 +57,8 @@ def test_cam_source_is_chosen_on_the_selection_split(monkeypatch):
         return render(variant, num, *args, split=split, **kwargs)
 
     monkeypatch.setattr(bench, 'generate_benchmark_samples', spy)
-    res = probe(**TINY, num_selection=8, log=lambda *_: None)
+    res = probe(**TINY, num_selection=8, overlays=str(tmp_path / 'cams.png'), log=lambda *_: None)
+    assert (tmp_path / 'cams.png').stat().st_size > 0
     assert ('selection', 8) in rendered and ('test', TINY['num_test']) in rendered
     sources = res['cam_sources']
     assert set(sources) == {'cam', *lp.LIBRARY_CAM_SOURCES}  # ScaleNet publishes both levels
