@@ -360,7 +360,8 @@ def results_table(out_json: str) -> str:
         overrides = ', '.join(f'{k}={v}' for k, v in p['overrides'].items()) or 'none'
         selected = row.get('selected_cam')
         chosen = f"{selected['name']} {selected['MaxBoxAccV2']:.1f}" if selected else 'n/a (classic CAM)'
-        lines.append(f"| {name} | {p.get('arch', DEFAULT_ARCH)} | {overrides} | "
+        model = p.get('arch', DEFAULT_ARCH) + (f", {p['pool']} pool" if 'pool' in p else '')
+        lines.append(f"| {name} | {model} | {overrides} | "
                      f"{p['num_train']} / {p['num_test']} / {p['epochs']} | "
                      f"{row['top1']:.1f} | {row['cam_MaxBoxAccV2']:.1f} | {chosen} | "
                      f"{f'{best} {controls[best]:.1f}' if best else 'n/a'} | {gates[0]} | {gates[1]} |")

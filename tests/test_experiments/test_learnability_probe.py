@@ -122,7 +122,7 @@ def test_cli_quick(tmp_path, capsys):
     cli = _load_tool()
     cli.main(['--table', '--out', str(out)])
     table = capsys.readouterr().out
-    assert '| default | demo-d2s2 | CLUSTER=0.5 | 20 / 10 / 1 |' in table and f"{row['top1']:.1f}" in table
+    assert '| default | demo-d2s2, max pool | CLUSTER=0.5 | 20 / 10 / 1 |' in table and f"{row['top1']:.1f}" in table
     with pytest.raises(SystemExit) as bad:
         cli.main(['--quick', '--set', 'CLUSTER'])
     assert bad.value.code == 2 and 'NAME=VALUE' in capsys.readouterr().err
