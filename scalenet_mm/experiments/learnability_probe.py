@@ -240,17 +240,18 @@ def probe(variant: str = 'v2', overrides: Optional[Mapping] = None, num_train: i
                 f'({time.time() - tic:.0f}s)')
     top1 = _top1(model, x_test, y_test)
     result['curve'].append(dict(epoch=epochs, loss=round(total / num_train, 4), top1=round(top1, 2)))
-    sources = _cam_sources(model) if selection else {'cam': _cam_sources(model)['cam']}
-    x_sel = _tensors(selection)[0] if selection else None
-    metrics = {name: (_cam_metrics(source, x_test, test), _cam_metrics(source, x_sel, selection))
-               for name, source in sources.items()}
-    scores = {name: dict(test=round(on_test['MaxBoxAccV2'], 2),
-                         **({'selection': round(on_sel['MaxBoxAccV2'], 2)} if selection else {}))
-              for name, (on_test, on_sel) in metrics.items()}
+    sources = _cam_sources(model, library=bool(selection))
+    on_test = {name: _cam_metrics(source, x_test, y_test, test) for name, source in sources.items()}
+    x_sel, y_sel = _tensors(selection) if selection else (None, None)
+    on_selection = {name: _cam_metrics(source, x_sel, y_sel, selection)
+                    for name, source in sources.items()} if selection else {}
+    scores = {name: dict(test=round(on_test[name]['MaxBoxAccV2'], 2),
+                         **({'selection': round(on_selection[name]['MaxBoxAccV2'], 2)} if selection else {}))
+              for name in sources}
     chosen = max(scores, key=lambda n: scores[n]['selection']) if selection else 'cam'
     if overlays:
         shown = {n: sources[n] for n in dict.fromkeys(('cam', chosen))}
-        _plot_overlays(model, shown, {n: metrics[n][1 if selection else 0] for n in shown}, x_test, test, overlays,
+        _plot_overlays(model, shown, on_selection or on_test, x_test, y_test, test, overlays,
                        bench.benchmark_spec(variant).classes)
         log(f'[probe] CAM overlays: {overlays}')
     result.update(top1=round(top1, 2), cam_MaxBoxAccV2=scores['cam']['test'], elapsed_s=round(time.time() - start, 1))
@@ -272,9 +273,9 @@ def _top1(model: ProbeModel, x, y) -> float:
     return float((logits.argmax(1) == y).float().mean()) * 100
 
 
-def _cam_sources(model: ProbeModel) -> Dict[str, Callable]:
-    """``name -> (inputs, targets) -> (N, h, w) maps``: the classic CAM and the :data:`LIBRARY_CAM_SOURCES`
-    the learner has levels for."""
+def _cam_sources(model: ProbeModel, library: bool = True) -> Dict[str, Callable]:
+    """``name -> (inputs, targets) -> (N, h, w) maps``: the classic CAM and, with ``library``, the
+    :data:`LIBRARY_CAM_SOURCES` the learner has levels for."""
     from scalenet_mm.wsol import LibraryCAM
 
     def classic(x, targets):
@@ -282,7 +283,7 @@ def _cam_sources(model: ProbeModel) -> Dict[str, Callable]:
             return model.cams(model(x)[1])[torch.arange(len(targets)), targets]
 
     sources = {'cam': classic}
-    for name, (method, level) in LIBRARY_CAM_SOURCES.items():
+    for name, (method, level) in (LIBRARY_CAM_SOURCES.items() if library else ()):
         try:
             extractor = LibraryCAM(model, method, level, score_fn=lambda x: model(x)[0])
         except ValueError:  # no feature levels (plain CNN)
@@ -291,23 +292,20 @@ def _cam_sources(model: ProbeModel) -> Dict[str, Callable]:
     return sources
 
 
-def _cam_metrics(source, x, samples) -> Dict:
-    """Box metrics (reference protocol) of ``source``'s maps of the GT class over ``samples`` (empty: none)."""
-    if not samples:
-        return {}
+def _cam_metrics(source, x, y, samples) -> Dict:
+    """Box metrics (reference protocol) of ``source``'s maps of the GT classes ``y`` over ``samples``."""
     acc = BoxAccumulator()
     for i in range(0, len(samples), 100):
-        batch = samples[i:i + 100]
-        cams = source(x[i:i + 100], torch.tensor([s.objects[0].label for s in batch])).detach().numpy()
-        for cam, sample in zip(cams, batch):
+        cams = source(x[i:i + 100], y[i:i + 100]).detach().numpy()
+        for cam, sample in zip(cams, samples[i:i + 100]):
             acc.update(cam, _boxes(sample), sample.image.shape[:2])
     return acc.compute()
 
 
-def _plot_overlays(model, sources, metrics, x, samples, path, class_names, count: int = 12) -> None:
+def _plot_overlays(model, sources, metrics, x, y, samples, path, class_names, count: int = 12) -> None:
     """The first ``count`` test images with each source's CAM, boxed at the threshold of ``metrics``."""
     from scalenet_mm.visualization import plot_wsol_grid
-    shown, labels = samples[:count], torch.tensor([s.objects[0].label for s in samples[:count]])
+    shown, labels = samples[:count], y[:count]
     with torch.no_grad():
         preds = model(x[:count])[0].argmax(1)
     maps = {name: source(x[:count], labels).detach().numpy() for name, source in sources.items()}
