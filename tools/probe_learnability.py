@@ -49,6 +49,7 @@ def main(argv=None):
                         help='box-labelled selection images that choose the CAM source the gate scores '
                              '(0: the classic CAM only)')
     parser.add_argument('--overlays', metavar='PNG', help='write a grid of test CAMs with GT / predicted boxes')
+    parser.add_argument('--save-model', metavar='PTH', help='save the trained weights (state dict) there')
     parser.add_argument('--no-controls', action='store_true', help='skip the control maps')
     parser.add_argument('--quick', action='store_true', help=f'tiny run: {QUICK}')
     parser.add_argument('--table', action='store_true', help='print the markdown table of --out and exit')
@@ -63,7 +64,7 @@ def main(argv=None):
         params['num_selection'] = args.num_selection
     if args.quick:
         params.update(QUICK)
-    row = lp.run_probe(args.out, args.name, overlays=args.overlays, **params)
+    row = lp.run_probe(args.out, args.name, overlays=args.overlays, save_model=args.save_model, **params)
     print(json.dumps({k: row[k] for k in ('top1', 'cam_MaxBoxAccV2', 'controls') if k in row}))
     return row
 

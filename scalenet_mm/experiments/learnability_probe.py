@@ -45,8 +45,8 @@ from scalenet_mm.wsol import BoxAccumulator
 from scalenet_mm.wsol.gates import evaluate_controls, learnability_gate, no_learning_gate
 
 __all__ = [
-    'DEFAULT_ARCH', 'LIBRARY_CAM_SOURCES', 'TUNABLE', 'REFERENCE_BACKBONES', 'generator_overrides', 'ProbeModel',
-    'plain_cnn', 'probe', 'run_key', 'run_probe', 'results_table'
+    'DEFAULT_ARCH', 'LIBRARY_CAM_SOURCES', 'MULTI_SCALE_FACTORS', 'SIZE_BUCKETS', 'TUNABLE', 'REFERENCE_BACKBONES',
+    'generator_overrides', 'ProbeModel', 'plain_cnn', 'probe', 'run_key', 'run_probe', 'results_table'
 ]
 
 #: The learner a probe trains unless told otherwise (the small ScaleNet of ``configs/wsol/scalenet_demo_cub.py``);
@@ -59,6 +59,15 @@ DEFAULT_ARCH = 'wsol-d8'
 LIBRARY_CAM_SOURCES: Dict[str, tuple] = {
     'layercam@last': ('layercam', -1), 'layercam@stride4': ('layercam', 1), 'gradcam@last': ('gradcam', -1),
 }
+
+#: Input-size factors of the multi-scale fusion sources: every library source also runs as ``<name>+ms-mean``,
+#: the pixel-wise mean of its per-image normalised maps at these multiples of the training size
+#: (:class:`~scalenet_mm.wsol.MultiScaleCAM`; larger inputs give finer maps of small objects, the training size
+#: keeps the extent of large ones).
+MULTI_SCALE_FACTORS = (1.0, 1.5, 2.0)
+
+#: Object-size buckets of the diagnosis (upper bounds of the longer box side as a fraction of the image side).
+SIZE_BUCKETS = {'small': 0.35, 'medium': 0.6, 'large': 1.01}
 
 #: Module constants of the generator a probe may override (name -> the type its value must have).
 TUNABLE: Dict[str, type] = {
@@ -141,17 +150,20 @@ def plain_cnn(widths=(32, 64, 64, 128, 128, 256, 256), pool_after=(1, 3, 5)) -> 
     return _Levels(*layers)
 
 
-def _resnet18(**kwargs) -> nn.Module:
-    """mmpretrain's ResNet-18 as in ``configs/wsol/resnet18_demo_cub.py`` (``base_channels=16``)."""
+def _resnet18(base_channels: int = 16, dilated: bool = False) -> nn.Module:
+    """mmpretrain's ResNet-18 at ``base_channels`` (16 as in ``configs/wsol/resnet18_demo_cub.py``); ``dilated``:
+    the stride-8 twin (strides of ``layer3`` / ``layer4`` replaced by dilation)."""
     from mmpretrain.models.backbones import ResNet
-    return ResNet(depth=18, base_channels=16, out_indices=(3, ), **kwargs)
+    extra = dict(strides=(1, 2, 1, 1), dilations=(1, 1, 2, 4)) if dilated else {}
+    return ResNet(depth=18, base_channels=base_channels, out_indices=(3, ), **extra)
 
 
-#: Non-ScaleNet backbones the probe can train (name -> constructor); see the module docstring.
+#: Non-ScaleNet backbones the probe can train (name -> constructor); see the module docstring. The ``-20``
+#: ResNets have 1.12 M parameters, matching ``tiny-d2d3`` (1.10 M); the ``-16`` ones 0.72 M, matching ``wsol-d8``.
 REFERENCE_BACKBONES = {
     'plain-cnn': plain_cnn,
-    'resnet18-16': _resnet18,
-    'resnet18-16-s8': lambda: _resnet18(strides=(1, 2, 1, 1), dilations=(1, 1, 2, 4)),
+    **{f'resnet18-{c}{suffix}': (lambda c=c, d=bool(suffix): _resnet18(c, d))
+       for c in (16, 20) for suffix in ('', '-s8')},
 }
 
 
@@ -181,12 +193,14 @@ def _boxes(sample) -> np.ndarray:
 def probe(variant: str = 'v2', overrides: Optional[Mapping] = None, num_train: int = 3000, num_test: int = 300,
           image_size: int = 64, epochs: int = 10, arch: str = DEFAULT_ARCH, optimizer: str = 'adamw',
           lr: float = 1e-3, pool: str = 'max', batch_size: int = 32, seed: int = 0, controls: bool = True,
-          num_selection: int = 0, overlays: Optional[str] = None, log=print) -> Dict:
+          num_selection: int = 0, overlays: Optional[str] = None, save_model: Optional[str] = None,
+          log=print) -> Dict:
     """Render ``num_train`` / ``num_test`` single-object samples with the ``overrides``, score the controls on
     the test samples, train ``arch`` for ``epochs`` (flip + shift augmentation, one-cycle schedule) and score
     its classic CAM of the GT class. With ``num_selection`` > 0, also render that many selection samples and
     choose among the CAM sources there (module docstring); the gate then scores the chosen source. ``overlays``:
-    a PNG path for a grid of test CAMs (classic and chosen) with GT and predicted boxes. Returns top-1 per
+    a PNG path for a grid of test CAMs (classic and chosen) with GT and predicted boxes. ``save_model``: a path
+    for the trained weights (``torch.save`` of the state dict), for diagnosis after the run. Returns top-1 per
     epoch, the CAM and control MaxBoxAccV2 and both gates."""
     if optimizer not in ('sgd', 'adamw'):
         raise ValueError(f"optimizer must be 'sgd' or 'adamw', got {optimizer!r}")
@@ -238,9 +252,13 @@ def probe(variant: str = 'v2', overrides: Optional[Mapping] = None, num_train: i
             result['curve'].append(dict(epoch=epoch + 1, loss=round(total / num_train, 4), top1=round(top1, 2)))
             log(f'[probe] epoch {epoch + 1}/{epochs} loss {total / num_train:.3f} top-1 {top1:.1f} '
                 f'({time.time() - tic:.0f}s)')
+    if save_model:
+        os.makedirs(osp.dirname(osp.abspath(save_model)), exist_ok=True)
+        torch.save(model.state_dict(), save_model)
+        log(f'[probe] trained weights: {save_model}')
     top1 = _top1(model, x_test, y_test)
     result['curve'].append(dict(epoch=epochs, loss=round(total / num_train, 4), top1=round(top1, 2)))
-    sources = _cam_sources(model, library=bool(selection))
+    sources = _cam_sources(model, image_size, library=bool(selection))
     on_test = {name: _cam_metrics(source, x_test, y_test, test) for name, source in sources.items()}
     x_sel, y_sel = _tensors(selection) if selection else (None, None)
     on_selection = {name: _cam_metrics(source, x_sel, y_sel, selection)
@@ -256,7 +274,10 @@ def probe(variant: str = 'v2', overrides: Optional[Mapping] = None, num_train: i
         log(f'[probe] CAM overlays: {overlays}')
     result.update(top1=round(top1, 2), cam_MaxBoxAccV2=scores['cam']['test'], elapsed_s=round(time.time() - start, 1))
     if selection:
-        result.update(cam_sources=scores, selected_cam=dict(name=chosen, MaxBoxAccV2=scores[chosen]['test']))
+        picked = on_test[chosen]
+        result.update(cam_sources=scores, selected_cam=dict(
+            name=chosen, MaxBoxAccV2=scores[chosen]['test'], by_size=picked['by_size'],
+            **{f'MaxBoxAcc@IoU{d}': round(picked[f'MaxBoxAcc@IoU{d}'], 2) for d in ('0.3', '0.5', '0.7')}))
     if controls:
         result['learnability_gate'] = learnability_gate({'trained CAM': scores[chosen]['test']},
                                                         result['controls']).to_dict()
@@ -273,10 +294,10 @@ def _top1(model: ProbeModel, x, y) -> float:
     return float((logits.argmax(1) == y).float().mean()) * 100
 
 
-def _cam_sources(model: ProbeModel, library: bool = True) -> Dict[str, Callable]:
+def _cam_sources(model: ProbeModel, image_size: int, library: bool = True) -> Dict[str, Callable]:
     """``name -> (inputs, targets) -> (N, h, w) maps``: the classic CAM and, with ``library``, the
-    :data:`LIBRARY_CAM_SOURCES` the learner has levels for."""
-    from scalenet_mm.wsol import LibraryCAM
+    :data:`LIBRARY_CAM_SOURCES` the learner has levels for, each also fused over :data:`MULTI_SCALE_FACTORS`."""
+    from scalenet_mm.wsol import LibraryCAM, MultiScaleCAM
 
     def classic(x, targets):
         with torch.no_grad():
@@ -289,17 +310,28 @@ def _cam_sources(model: ProbeModel, library: bool = True) -> Dict[str, Callable]
         except ValueError:  # no feature levels (plain CNN)
             continue
         sources[name] = lambda x, targets, e=extractor: e(x, targets).cams
+        fused = MultiScaleCAM(extractor, [round(image_size * f) for f in MULTI_SCALE_FACTORS], modes=('mean', ))
+        sources[f'{name}+ms-mean'] = lambda x, targets, m=fused: m(x, targets)['mean']
     return sources
 
 
 def _cam_metrics(source, x, y, samples) -> Dict:
-    """Box metrics (reference protocol) of ``source``'s maps of the GT classes ``y`` over ``samples``."""
+    """Box metrics (reference protocol) of ``source``'s maps of the GT classes ``y`` over ``samples``, with
+    ``by_size``: MaxBoxAccV2 and the image count of every non-empty :data:`SIZE_BUCKETS` bucket (each at its
+    own best thresholds: a diagnosis of where the boxes fail, not an operating point)."""
     acc = BoxAccumulator()
+    buckets = {name: BoxAccumulator() for name in SIZE_BUCKETS}
     for i in range(0, len(samples), 100):
         cams = source(x[i:i + 100], y[i:i + 100]).detach().numpy()
         for cam, sample in zip(cams, samples[i:i + 100]):
-            acc.update(cam, _boxes(sample), sample.image.shape[:2])
-    return acc.compute()
+            side = sample.objects[0].side_fraction
+            bucket = next(name for name, bound in SIZE_BUCKETS.items() if side < bound)
+            for accumulator in (acc, buckets[bucket]):
+                accumulator.update(cam, _boxes(sample), sample.image.shape[:2])
+    metrics = acc.compute()
+    metrics['by_size'] = {name: dict(MaxBoxAccV2=round(b.compute()['MaxBoxAccV2'], 2), images=b.num_samples)
+                          for name, b in buckets.items() if b.num_samples}
+    return metrics
 
 
 def _plot_overlays(model, sources, metrics, x, y, samples, path, class_names, count: int = 12) -> None:
@@ -320,19 +352,24 @@ def run_key(params: Mapping) -> str:
     return hashlib.sha1(json.dumps(params, sort_keys=True).encode()).hexdigest()[:12]
 
 
-def run_probe(out_json: str, name: str, overlays: Optional[str] = None, **params) -> Dict:
+def run_probe(out_json: str, name: str, overlays: Optional[str] = None, save_model: Optional[str] = None,
+              **params) -> Dict:
     """:func:`probe` with its result stored under ``name`` in ``out_json``; a run whose parameters are already
-    there is read back instead of recomputed (resume). ``overlays`` (a PNG path) is not part of the key."""
+    there is read back instead of recomputed (resume). ``overlays`` and ``save_model`` (paths) are not part of
+    the key."""
     rows = {}
     if osp.exists(out_json):
         with open(out_json) as f:
             rows = json.load(f)
     key = run_key(params)
-    if name in rows and rows[name].get('key') == key:
+    stored = rows.get(name, {})
+    scored = stored.get('cam_sources', {})  # rows scored before the fused sources existed are recomputed
+    stale = any(n in scored and f'{n}+ms-mean' not in scored for n in LIBRARY_CAM_SOURCES)
+    if stored.get('key') == key and not stale:
         print(f'[probe] {name}: already in {out_json} (same parameters), not rerun'
               + (' (no overlays: the model is not stored)' if overlays else ''))
         return rows[name]
-    row = dict(key=key, params=params, **probe(**params, overlays=overlays))
+    row = dict(key=key, params=params, **probe(**params, overlays=overlays, save_model=save_model))
     rows[name] = row
     os.makedirs(osp.dirname(osp.abspath(out_json)), exist_ok=True)
     atomic_write_text(out_json, json.dumps(rows, indent=2))

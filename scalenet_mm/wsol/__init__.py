@@ -56,3 +56,12 @@ from .gates import GateVerdict, evaluate_controls, evaluate_controls_on_cub, lea
 
 __all__ += ['CONTROLS', 'BASELINE_CONTROLS', 'GateVerdict', 'evaluate_controls', 'evaluate_controls_on_cub',
             'no_learning_gate', 'learnability_gate']
+from .multi_object_metrics import (  # noqa: E402
+                    POINTING_TOLERANCE,
+                    cam_mass_shares,
+                    instance_recall,
+                    pointing_hit,
+                    resize_mask,
+)
+
+__all__ += ['POINTING_TOLERANCE', 'cam_mass_shares', 'instance_recall', 'pointing_hit', 'resize_mask']

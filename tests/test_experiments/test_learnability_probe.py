@@ -61,8 +61,12 @@ def test_cam_source_is_chosen_on_the_selection_split(monkeypatch, tmp_path):
     assert (tmp_path / 'cams.png').stat().st_size > 0
     assert ('selection', 8) in rendered and ('test', TINY['num_test']) in rendered
     sources = res['cam_sources']
-    assert set(sources) == {'cam', *lp.LIBRARY_CAM_SOURCES}  # ScaleNet publishes both levels
+    fused = {f'{name}+ms-mean' for name in lp.LIBRARY_CAM_SOURCES}
+    assert set(sources) == {'cam', *lp.LIBRARY_CAM_SOURCES, *fused}  # ScaleNet publishes both levels
     chosen = res['selected_cam']['name']
+    buckets = res['selected_cam']['by_size']
+    assert set(buckets) <= set(lp.SIZE_BUCKETS) and sum(b['images'] for b in buckets.values()) == TINY['num_test']
+    assert 0 <= res['selected_cam']['MaxBoxAcc@IoU0.7'] <= res['selected_cam']['MaxBoxAcc@IoU0.3'] <= 100
     assert sources[chosen]['selection'] == max(v['selection'] for v in sources.values())
     assert res['learnability_gate']['scores']['trained CAM'] == sources[chosen]['test']
     assert res['cam_MaxBoxAccV2'] == sources['cam']['test']
