@@ -47,10 +47,6 @@ def resize_mask(mask, size: Sequence[int]) -> np.ndarray:
     return cv2.resize(arr.astype(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST).astype(bool)
 
 
-def _prepared(cam, size: Optional[Sequence[int]]) -> np.ndarray:
-    return prepare_cam(cam, size, protocol='reference')
-
-
 def pointing_hit(cam, mask, tolerance: float = POINTING_TOLERANCE,
                  eval_size: Optional[Sequence[int]] = REFERENCE_EVAL_SIZE) -> bool:
     """Whether the maximum of ``cam`` lies within ``tolerance`` pixels (Euclidean, at ``eval_size``) of the
@@ -65,7 +61,7 @@ def pointing_hit(cam, mask, tolerance: float = POINTING_TOLERANCE,
     target = resize_mask(target, size)
     if not target.any():
         raise ValueError('the object mask is empty: an object with no visible pixel cannot be pointed at')
-    norm = _prepared(cam, size)
+    norm = prepare_cam(cam, size, protocol='reference')
     if not norm.any():
         return False
     row, col = np.unravel_index(int(np.argmax(norm)), norm.shape)
@@ -79,7 +75,7 @@ def cam_mass_shares(cam, masks: Sequence, eval_size: Optional[Sequence[int]] = R
         raise ValueError('cam_mass_shares needs at least one object mask')
     checked = [_check_mask(m) for m in masks]
     size = tuple(eval_size) if eval_size is not None else checked[0].shape
-    norm = _prepared(cam, size)
+    norm = prepare_cam(cam, size, protocol='reference')
     total = norm.sum()
     if total <= 0:
         return np.zeros(len(checked))
