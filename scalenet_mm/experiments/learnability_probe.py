@@ -365,11 +365,14 @@ def run_probe(out_json: str, name: str, overlays: Optional[str] = None, save_mod
     stored = rows.get(name, {})
     scored = stored.get('cam_sources', {})  # rows scored before the fused sources existed are recomputed
     stale = any(n in scored and f'{n}+ms-mean' not in scored for n in LIBRARY_CAM_SOURCES)
+    # the overrides are relative to the generator's defaults: a row rendered under other defaults is stale
+    stale |= stored.get('benchmark_version', 1) != bench.BENCHMARK_VERSION
     if stored.get('key') == key and not stale:
         print(f'[probe] {name}: already in {out_json} (same parameters), not rerun'
               + (' (no overlays: the model is not stored)' if overlays else ''))
         return rows[name]
-    row = dict(key=key, params=params, **probe(**params, overlays=overlays, save_model=save_model))
+    row = dict(key=key, params=params, benchmark_version=bench.BENCHMARK_VERSION,
+               **probe(**params, overlays=overlays, save_model=save_model))
     rows[name] = row
     os.makedirs(osp.dirname(osp.abspath(out_json)), exist_ok=True)
     atomic_write_text(out_json, json.dumps(rows, indent=2))
@@ -393,6 +396,7 @@ def results_table(out_json: str) -> str:
         gates = [(f"{'pass' if row[g]['passed'] else 'FAIL'} ({row[g]['bound']:.1f})" if g in row else 'n/a')
                  for g in ('no_learning_gate', 'learnability_gate')]
         overrides = ', '.join(f'{k}={v}' for k, v in p['overrides'].items()) or 'none'
+        overrides += f" (generator v{row.get('benchmark_version', 1)})"
         selected = row.get('selected_cam')
         chosen = f"{selected['name']} {selected['MaxBoxAccV2']:.1f}" if selected else 'n/a (classic CAM)'
         model = p.get('arch', DEFAULT_ARCH) + (f", {p['pool']} pool" if 'pool' in p else '')

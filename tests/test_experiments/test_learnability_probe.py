@@ -27,6 +27,7 @@ def test_overrides_apply_and_restore():
 
 
 def test_overrides_reject_bad_input():
+    before = bench.APPEARANCE_PROBS
     with pytest.raises(KeyError, match='tunable generator constants'):
         with generator_overrides({'NOT_A_KNOB': 1}):
             pass
@@ -36,7 +37,7 @@ def test_overrides_reject_bad_input():
     with pytest.raises(TypeError, match='CLUSTER must be a float'):
         with generator_overrides({'CLUSTER': 'lots'}):
             pass
-    assert bench.APPEARANCE_PROBS == (0.0, 0.0, 0.3, 0.35, 0.35)
+    assert bench.APPEARANCE_PROBS == before
 
 
 def test_probe_scores_both_gates():
@@ -117,6 +118,17 @@ def test_run_probe_resumes_from_json(tmp_path, capsys):
     assert changed['key'] != first['key']
 
 
+def test_run_probe_reruns_rows_of_another_generator_version(tmp_path, monkeypatch, capsys):
+    """Overrides are relative to the generator's defaults, so a row rendered under other defaults is redone."""
+    out = str(tmp_path / 'probe.json')
+    first = run_probe(out, 'a', controls=False, **TINY)
+    assert first['benchmark_version'] == bench.BENCHMARK_VERSION
+    monkeypatch.setattr(bench, 'BENCHMARK_VERSION', bench.BENCHMARK_VERSION + 1)
+    capsys.readouterr()
+    again = run_probe(out, 'a', controls=False, **TINY)
+    assert 'not rerun' not in capsys.readouterr().out and again['benchmark_version'] == bench.BENCHMARK_VERSION
+
+
 def test_cli_quick(tmp_path, capsys):
     out = tmp_path / 'r.json'
     subprocess.run([sys.executable, TOOL, '--quick', '--out', str(out), '--set',
@@ -126,7 +138,8 @@ def test_cli_quick(tmp_path, capsys):
     cli = _load_tool()
     cli.main(['--table', '--out', str(out)])
     table = capsys.readouterr().out
-    assert '| default | demo-d2s2, max pool | CLUSTER=0.5 | 20 / 10 / 1 |' in table and f"{row['top1']:.1f}" in table
+    head = f'| default | demo-d2s2, max pool | CLUSTER=0.5 (generator v{bench.BENCHMARK_VERSION}) | 20 / 10 / 1 |'
+    assert head in table and f"{row['top1']:.1f}" in table
     with pytest.raises(SystemExit) as bad:
         cli.main(['--quick', '--set', 'CLUSTER'])
     assert bad.value.code == 2 and 'NAME=VALUE' in capsys.readouterr().err
@@ -148,7 +161,7 @@ def test_objects_in_front_are_never_hidden_by_clutter():
         samples = bench.generate_benchmark_samples('v2', 40, 48, False, seed=1, split='test')
         return [o.visible for s in samples for o in s.objects]
 
-    with generator_overrides(clutter):
+    with generator_overrides(dict(clutter, OBJECTS_IN_FRONT=False)):
         behind = visible_fractions()
     with generator_overrides(dict(clutter, OBJECTS_IN_FRONT=True)):
         in_front = visible_fractions()

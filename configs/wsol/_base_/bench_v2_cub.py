@@ -20,7 +20,7 @@ selection_dataloader = dict(
     sampler=dict(type='DefaultSampler', shuffle=False))
 
 # buckets of about equal count (largest GT box area / image area), see localization_benchmark.SIZE_BUCKETS
-size_buckets = dict(small=(0.0, 0.035), medium=(0.035, 0.14), large=(0.14, 1.0))
+size_buckets = dict(small=(0.0, 0.08), medium=(0.08, 0.23), large=(0.23, 1.0))
 val_evaluator = [
     dict(type='Accuracy', topk=(1, )),
     dict(type='WSOLMetric', size_buckets=size_buckets),
