@@ -25,12 +25,13 @@ def _field(sample, name):
 def evaluate_wsol(model: nn.Module, dataloader, method: str = 'cam', level=None,
                   multi_scale: Optional[Sequence[int]] = None, size_buckets: Optional[dict] = DEFAULT_BUCKETS,
                   num_vis: int = 16, progress: bool = True, threshold_step: float = 0.01,
-                  protocol: str = 'reference') -> Dict:
+                  protocol: str = 'reference', variants: Optional[Sequence[str]] = None) -> Dict:
     """CAMs of the GT class over ``dataloader`` scored by :class:`~scalenet_mm.evaluation.WSOLMetric` under
     ``protocol`` (``'reference'``: Choe et al.'s evaluation exactly; ``'legacy'``: the geometry before it).
 
     Returns ``dict(metrics={variant: {...}}, vis=[...], info={...})``; variants are ``single`` and, with
-    ``multi_scale``, ``ms_mean`` and ``ms_max``. ``vis`` keeps the first ``num_vis`` images for the overlay grid.
+    ``multi_scale``, ``ms_mean`` and ``ms_max``; ``variants`` scores only those (the box metric costs more than
+    the maps). ``vis`` keeps the first ``num_vis`` images for the overlay grid.
     """
     from scalenet_mm.evaluation import WSOLMetric
     cam_fn, info = build_cam_fn(model, method, level, multi_scale)
@@ -40,8 +41,12 @@ def evaluate_wsol(model: nn.Module, dataloader, method: str = 'cam', level=None,
     start = time.time()
     for samples, (maps, scores) in iter_cams(model, dataloader, cam_fn, gt_targets, progress):
         if not metrics:
+            unknown = sorted(set(variants or ()) - set(maps))
+            if unknown:
+                raise ValueError(f'variants {unknown} are not computed here; available: {sorted(maps)} '
+                                 '(ms_mean / ms_max need multi_scale)')
             metrics = {v: WSOLMetric(size_buckets=size_buckets, return_curves=True, threshold_step=threshold_step,
-                                     protocol=protocol) for v in maps}
+                                     protocol=protocol) for v in maps if variants is None or v in variants}
         targets = gt_targets(samples)
         preds = scores.argmax(dim=1)
         correct += int((preds == targets.to(preds.device)).sum())
@@ -57,7 +62,7 @@ def evaluate_wsol(model: nn.Module, dataloader, method: str = 'cam', level=None,
         for i, s in enumerate(samples[:max(num_vis - len(vis), 0)]):
             vis.append(dict(img_path=s.img_path, ori_shape=tuple(s.ori_shape), gt_label=int(targets[i]),
                             pred_label=int(preds[i]), gt_bboxes=np.asarray(_field(s, 'gt_bboxes')),
-                            cams={v: maps[v][i].detach().cpu().numpy() for v in maps}))
+                            cams={v: maps[v][i].detach().cpu().numpy() for v in metrics}))
     results = {}
     for variant, metric in metrics.items():
         res = metric.compute_metrics(metric.results)

@@ -9,6 +9,9 @@ mmengine 0.10.7 writes checkpoints that the weights-only unpickler rejects:
   numbers and its ``max_length``). Checkpoints written after ``import scalenet_mm`` therefore contain only the
   HistoryBuffer class itself, containers, numbers, strings and tensors.
 * numpy scalars/arrays/dtypes appear in logged values and runtime info.
+* ``OneCycleParamScheduler.state_dict()`` holds its bound annealing method (``anneal_func``), pickled as
+  ``getattr(scheduler, '_annealing_cos')``: :func:`make_one_cycle_plain` stores the method's *name* instead and
+  re-binds it on load (only the two annealing methods mmengine defines are accepted).
 
 :func:`register_safe_globals` allow-lists exactly these types with ``torch.serialization.add_safe_globals``.
 It does not switch weights-only loading off and does not patch ``torch.load``: a checkpoint carrying any other
@@ -23,8 +26,12 @@ from typing import Any, Dict, List
 import numpy as np
 import torch
 from mmengine.logging import HistoryBuffer
+from mmengine.optim.scheduler.param_scheduler import OneCycleParamScheduler
 
-__all__ = ['SAFE_GLOBALS', 'register_safe_globals', 'make_history_buffer_plain', 'upgrade_legacy_checkpoint']
+__all__ = ['SAFE_GLOBALS', 'register_safe_globals', 'make_history_buffer_plain', 'make_one_cycle_plain',
+           'upgrade_legacy_checkpoint']
+
+_ANNEALING_METHODS = ('_annealing_cos', '_annealing_linear')
 
 
 def _history_buffer_getstate(self: HistoryBuffer) -> Dict[str, Any]:
@@ -49,6 +56,35 @@ def make_history_buffer_plain() -> None:
     HistoryBuffer.__setstate__ = _history_buffer_setstate
 
 
+def _one_cycle_state_dict(self: OneCycleParamScheduler) -> Dict[str, Any]:
+    state = _ONE_CYCLE_STATE_DICT(self)
+    func = state.get('anneal_func')
+    if callable(func):
+        state['anneal_func'] = func.__name__
+    return state
+
+
+def _one_cycle_load_state_dict(self: OneCycleParamScheduler, state_dict: Dict[str, Any]) -> None:
+    state = dict(state_dict)
+    name = state.get('anneal_func')
+    if isinstance(name, str):
+        if name not in _ANNEALING_METHODS:
+            raise ValueError(f'OneCycleParamScheduler state names annealing method {name!r}; '
+                             f'expected one of {_ANNEALING_METHODS}')
+        state['anneal_func'] = getattr(self, name)
+    _ONE_CYCLE_LOAD_STATE_DICT(self, state)
+
+
+_ONE_CYCLE_STATE_DICT = OneCycleParamScheduler.state_dict
+_ONE_CYCLE_LOAD_STATE_DICT = OneCycleParamScheduler.load_state_dict
+
+
+def make_one_cycle_plain() -> None:
+    """Make the one-cycle scheduler's state plain data (its annealing method stored by name)."""
+    OneCycleParamScheduler.state_dict = _one_cycle_state_dict
+    OneCycleParamScheduler.load_state_dict = _one_cycle_load_state_dict
+
+
 def _numpy_globals() -> List[Any]:
     dtypes = [type(np.dtype(t)) for t in ('bool', 'int8', 'int16', 'int32', 'int64', 'uint8', 'uint16', 'uint32',
                                            'uint64', 'float16', 'float32', 'float64')]
@@ -63,6 +99,7 @@ SAFE_GLOBALS: List[Any] = [HistoryBuffer] + _numpy_globals()
 def register_safe_globals() -> None:
     """Allow-list :data:`SAFE_GLOBALS` for weights-only loading and make HistoryBuffer pickle as plain data."""
     make_history_buffer_plain()
+    make_one_cycle_plain()
     torch.serialization.add_safe_globals(SAFE_GLOBALS)
 
 

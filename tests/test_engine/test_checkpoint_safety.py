@@ -130,3 +130,24 @@ def test_legacy_history_buffer_needs_explicit_trust(tmp_path, monkeypatch):
     assert 'builtins.getattr' in refused
     loaded = torch.load(upgraded, map_location='cpu')['message_hub']['log_scalars']['loss']
     assert loaded.mean() == pytest.approx(1.5) and loaded.current() == 2.0
+
+
+@pytest.mark.parametrize('strategy', ['cos', 'linear'])
+def test_one_cycle_scheduler_state_is_plain_and_restores(tmp_path, strategy):
+    from mmengine.optim.scheduler import OneCycleLR
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
+    sched = OneCycleLR(opt, eta_max=0.1, total_steps=10, anneal_strategy=strategy)
+    for _ in range(3):
+        opt.step()
+        sched.step()
+    path = tmp_path / 'sched.pth'
+    torch.save(sched.state_dict(), path)
+    state = torch.load(path, weights_only=True)  # would raise on a pickled bound method (builtins.getattr)
+    assert state['anneal_func'] == f'_annealing_{strategy}'
+    fresh = OneCycleLR(torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1), eta_max=0.1,
+                       total_steps=10, anneal_strategy='linear' if strategy == 'cos' else 'cos')
+    fresh.load_state_dict(state)
+    assert fresh.anneal_func is getattr(type(fresh), f'_annealing_{strategy}')
+    assert fresh.last_step == sched.last_step
+    with pytest.raises(ValueError, match='annealing method'):
+        fresh.load_state_dict(dict(state, anneal_func='__init__'))

@@ -1,0 +1,62 @@
+"""The benchmark-v2 experiment driver: thresholds carried from the selection split, the choice of source, the
+resume store, and a --quick run through the CLI that writes its rows and, rerun, trains nothing again."""
+import json
+import os.path as osp
+import subprocess
+import sys
+
+import pytest
+
+from scalenet_mm.experiments import wsol_benchmark_v2 as exp
+
+TOOL = osp.join(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))), 'tools', 'wsol_benchmark_v2.py')
+
+
+def test_box_acc_at_reads_the_curve_at_the_given_thresholds():
+    metrics = {'curve/tau': [0.0, 0.25, 0.5, 0.75], 'curve/BoxAcc@IoU0.3': [10, 20, 30, 40],
+               'curve/BoxAcc@IoU0.5': [1, 2, 3, 4], 'curve/BoxAcc@IoU0.7': [0, 0, 9, 0]}
+    res = exp.box_acc_at(metrics, {'0.3': 0.75, '0.5': 0.24, '0.7': 0.5})
+    assert res['BoxAcc@IoU0.3'] == 40 and res['BoxAcc@IoU0.5'] == 2 and res['BoxAcc@IoU0.7'] == 9
+    assert res['BoxAccV2'] == pytest.approx(17.0)
+
+
+def test_select_takes_the_best_selection_score_and_its_thresholds():
+    taus = {f'best_tau@IoU{d}': 0.1 for d in exp.IOUS}
+    scores = {'CAM': {'single': dict(MaxBoxAccV2=30.0, **taus), 'ms_mean': dict(MaxBoxAccV2=41.0, **taus)},
+              'LayerCAM last': {'single': dict(MaxBoxAccV2=41.0, **taus), 'ms_max': dict(MaxBoxAccV2=12.0, **taus)}}
+    chosen = exp._select(scores)
+    assert (chosen['source'], chosen['fusion'], chosen['MaxBoxAccV2']) == ('CAM', 'ms_mean', 41.0)
+    assert chosen['taus'] == {d: 0.1 for d in exp.IOUS}
+
+
+def test_store_refuses_other_settings(tmp_path):
+    path = str(tmp_path / 'results.json')
+    store = exp._Store(path, dict(epochs=1))
+    assert store.step(['a', 'b'], lambda: {'x': 1}, print) == {'x': 1}
+    assert exp._Store(path, dict(epochs=1)).step(['a', 'b'], lambda: pytest.fail('recomputed'), print) == {'x': 1}
+    with pytest.raises(ValueError, match='other settings'):
+        exp._Store(path, dict(epochs=2))
+    assert exp._Store(path, dict(epochs=2), force=True).get('a') is None
+
+
+def test_quick_run_writes_rows_and_resumes(tmp_path):
+    out, rows_json = tmp_path / 'out', tmp_path / 'rows.json'
+    cmd = [sys.executable, TOOL, '--quick', '--out', str(out), '--data-root', str(tmp_path / 'data'),
+           '--models', 'ScaleNet', 'ResNet-18-s8', '--threads', '1', '--rows-json', str(rows_json)]
+    first = subprocess.run(cmd, capture_output=True, text=True)
+    assert first.returncode == 0, first.stderr[-3000:]
+    results = json.loads((out / 'results.json').read_text())
+    assert set(results['chosen']) == {'ScaleNet', 'ResNet-18-s8'}
+    assert results['dataset']['splits']['selection']['num_images'] != 0
+    rows = json.loads(rows_json.read_text())
+    names = {r['model'] for r in rows}
+    assert {'ScaleNet', 'ScaleNet (untrained)', 'ResNet-18-s8', 'centre_gaussian'} <= names, names
+    trained = next(r for r in rows if r['model'] == 'ScaleNet')
+    assert trained['seeds'] == [0, 1] and trained['MaxBoxAccV2_ci95'] is not None and not trained['control']
+    assert all(r['control'] for r in rows if r['model'] == 'centre_gaussian')
+    assert 'no-learning gate' in first.stdout and 'Input-size sweep' in first.stdout
+    assert (out / 'grids' / 'scalenet_seed0.png').is_file()
+    again = subprocess.run(cmd, capture_output=True, text=True)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert 'training ' not in again.stdout and ' done in ' not in again.stdout
+    assert json.loads((out / 'results.json').read_text()) == results

@@ -1,0 +1,63 @@
+#!/usr/bin/env python
+"""The benchmark-v2 WSOL experiment of docs/wsol_experiment.md (issue #12): ScaleNet vs ResNet-18 and ResNet-18-s8
+at matched parameters, CAM source chosen on the selection split, 3 seeds, controls, gates, input-size sweep.
+
+    python tools/wsol_benchmark_v2.py                          # the full run (resumes from <out>/results.json)
+    python tools/wsol_benchmark_v2.py --variant v2-digits --models ScaleNet ResNet-18-s8
+    python tools/wsol_benchmark_v2.py --quick                  # smoke run, what CI runs
+    python tools/wsol_benchmark_v2.py --table                  # print the tables of a stored run
+
+See scalenet_mm.experiments.wsol_benchmark_v2 for the protocol.
+"""
+import argparse
+import json
+import os.path as osp
+
+import torch
+
+from scalenet_mm.engine.atomic_io import atomic_write_text
+from scalenet_mm.experiments import wsol_benchmark_v2 as exp
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--variant', default='v2', choices=['v2', 'v2-digits'])
+    parser.add_argument('--out', help='results folder (default work_dirs/wsol_benchmark_v2/<variant>[-quick])')
+    parser.add_argument('--data-root', default='data/wsol_benchmark_v2')
+    parser.add_argument('--models', nargs='+', default=list(exp.MODELS), choices=list(exp.MODELS))
+    for key in ('num_train', 'num_test', 'num_selection', 'epochs', 'sweep_images'):
+        parser.add_argument('--' + key.replace('_', '-'), type=int, help=f"default {exp.FULL[key]}")
+    parser.add_argument('--seeds', type=int, nargs='+', help=f"default {list(exp.FULL['seeds'])}")
+    parser.add_argument('--quick', action='store_true', help=f'smoke run: {exp.QUICK}')
+    parser.add_argument('--threads', type=int, default=2, help='torch CPU threads')
+    parser.add_argument('--force', action='store_true', help='discard stored results with other settings')
+    parser.add_argument('--table', action='store_true', help='print the tables of <out>/results.json and exit')
+    parser.add_argument('--rows-json', help='also write the rows (docs/wsol_experiment.json form) here')
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    torch.set_num_threads(args.threads)
+    plan = dict(exp.QUICK if args.quick else exp.FULL)
+    plan.update({k: getattr(args, k) for k in plan if getattr(args, k) is not None})
+    out = args.out or osp.join('work_dirs/wsol_benchmark_v2', args.variant + ('-quick' if args.quick else ''))
+    if args.table:
+        path = osp.join(out, 'results.json')
+        if not osp.isfile(path):
+            raise SystemExit(f'no results at {path}: run tools/wsol_benchmark_v2.py first (same --out/--variant)')
+        with open(path) as f:
+            results = json.load(f)
+    else:
+        data_root = args.data_root + ('-quick' if args.quick else '')
+        results = exp.run_experiment(out, data_root, models=args.models, variant=args.variant, force=args.force,
+                                     **plan)
+    print(exp.markdown_tables(results))
+    if args.rows_json:
+        atomic_write_text(args.rows_json, json.dumps(exp.rows(results), indent=1))
+        print(f'rows: {args.rows_json}')
+    return results
+
+
+if __name__ == '__main__':
+    main()
