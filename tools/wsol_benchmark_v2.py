@@ -25,7 +25,7 @@ def parse_args(argv=None):
     parser.add_argument('--out', help='results folder (default work_dirs/wsol_benchmark_v2/<variant>[-quick])')
     parser.add_argument('--data-root', default='data/wsol_benchmark_v2')
     parser.add_argument('--models', nargs='+', default=list(exp.MODELS), choices=list(exp.MODELS))
-    for key in ('num_train', 'num_test', 'num_selection', 'epochs', 'sweep_images'):
+    for key in ('num_train', 'num_test', 'num_selection', 'epochs', 'sweep_images', 'multi_object_images'):
         parser.add_argument('--' + key.replace('_', '-'), type=int, help=f"default {exp.FULL[key]}")
     parser.add_argument('--seeds', type=int, nargs='+', help=f"default {list(exp.FULL['seeds'])}")
     parser.add_argument('--quick', action='store_true', help=f'smoke run: {exp.QUICK}')

@@ -66,8 +66,10 @@ IOUS = ('0.3', '0.5', '0.7')
 #: The published run: the recipe's 15,000 images x 20 epochs (the budget the learnability screen measured),
 #: about 400 test images per size bucket, 20 selection images per class; the sweep on the first 300 test images
 #: (larger inputs cost up to 16x more per image).
-FULL = dict(num_train=15000, num_test=1200, num_selection=100, epochs=20, seeds=(0, 1, 2), sweep_images=300)
-QUICK = dict(num_train=40, num_test=30, num_selection=15, epochs=1, seeds=(0, 1), sweep_images=20)
+FULL = dict(num_train=15000, num_test=1200, num_selection=100, epochs=20, seeds=(0, 1, 2), sweep_images=300,
+            multi_object_images=400)
+QUICK = dict(num_train=40, num_test=30, num_selection=15, epochs=1, seeds=(0, 1), sweep_images=20,
+             multi_object_images=12)
 
 
 def _slug(name: str) -> str:
@@ -197,6 +199,57 @@ def _evaluate(model, name: str, cub_root: str, split: str, source: str, multi_sc
     return out['metrics']
 
 
+def _multi_object_measures(model, name: str, chosen: Dict, samples: Sequence) -> Dict:
+    """Class specificity and instances (Fig. 8 of the paper) of the chosen CAM source on multi-object images:
+
+    * ``pointing``: share of labelled ``(image, class)`` pairs whose map maximum lies on an object of that class;
+    * on images with two labelled classes, the mean share of a class's CAM mass inside its own objects
+      (``own_mass``) and inside the other class's (``other_mass``), next to the mean image share those objects
+      cover (``own_area`` / ``other_area``: what a map spread evenly over the image would score);
+    * on classes that occur twice, ``instance_recall``: the share of instances holding one of the map's two
+      strongest local peaks (:func:`scalenet_mm.detection.peak_instance_boxes`, local normalisation).
+    """
+    from scalenet_mm.apis import build_cam_fn
+    from scalenet_mm.detection import peak_instance_boxes
+    from scalenet_mm.wsol.multi_object_metrics import cam_mass_shares, instance_recall, pointing_hit
+    method, level_key = CAM_SOURCES[chosen['source']]
+    fusion = chosen['fusion']
+    cam_fn, _ = build_cam_fn(model, method, LEVELS[name][level_key] if level_key else None,
+                             None if fusion == 'single' else list(MULTI_SCALE))
+    pairs = []  # (sample, class, that class's masks, {class: union mask})
+    for sample in samples:
+        by_class: Dict[int, List[np.ndarray]] = {}
+        for obj in sample.objects:
+            by_class.setdefault(obj.label, []).append(obj.mask)
+        unions = {c: np.logical_or.reduce(masks) for c, masks in by_class.items()}
+        pairs += [(sample, c, masks, unions) for c, masks in by_class.items()]
+    hits, own, other, own_area, other_area = [], [], [], [], []
+    recalled = instances = 0
+    for start in range(0, len(pairs), 50):
+        batch = pairs[start:start + 50]
+        bgr = [torch.from_numpy(np.ascontiguousarray(p[0].image[..., ::-1])).permute(2, 0, 1) for p in batch]
+        inputs = model.data_preprocessor(dict(inputs=bgr), False)['inputs']
+        maps, _ = cam_fn(inputs, torch.tensor([p[1] for p in batch]))
+        for (sample, c, masks, unions), cam in zip(batch, maps[fusion].detach().cpu().numpy()):
+            hits.append(pointing_hit(cam, unions[c]))
+            if len(unions) == 2:
+                rival = next(k for k in unions if k != c)
+                shares = cam_mass_shares(cam, [unions[c], unions[rival]])
+                own.append(shares[0])
+                other.append(shares[1])
+                own_area.append(unions[c].mean())
+                other_area.append(unions[rival].mean())
+            if len(masks) == 2:
+                peaks = peak_instance_boxes(cam, image_size=sample.image.shape[:2], max_instances=2).peaks
+                r, t = instance_recall(peaks, masks, sample.image.shape[:2])
+                recalled, instances = recalled + r, instances + t
+    mean = (lambda v: round(100.0 * float(np.mean(v)), 2) if len(v) else None)
+    return dict(pointing=mean(hits), pairs=len(hits), own_mass=mean(own), other_mass=mean(other),
+                own_area=mean(own_area), other_area=mean(other_area), two_class_pairs=len(own),
+                instance_recall=round(100.0 * recalled / instances, 2) if instances else None,
+                instances=instances)
+
+
 def _select(metrics_by_source: Dict[str, Dict]) -> Dict:
     """The source x fusion with the best selection MaxBoxAccV2 (ties: the first in :data:`CAM_SOURCES` order)
     and its per-IoU thresholds."""
@@ -232,7 +285,8 @@ def run_experiment(out: str = 'work_dirs/wsol_benchmark_v2', data_root: str = 'd
                    num_train: int = FULL['num_train'], num_test: int = FULL['num_test'],
                    num_selection: int = FULL['num_selection'], epochs: int = FULL['epochs'],
                    seeds: Sequence[int] = FULL['seeds'], models: Sequence[str] = tuple(MODELS),
-                   variant: str = 'v2', sweep_images: int = FULL['sweep_images'], force: bool = False,
+                   variant: str = 'v2', sweep_images: int = FULL['sweep_images'],
+                   multi_object_images: int = FULL['multi_object_images'], force: bool = False,
                    log: Callable = print) -> Dict:
     """Run (or continue) the experiment of the module docstring; returns the stored results."""
     from mmengine.config import Config
@@ -246,7 +300,8 @@ def run_experiment(out: str = 'work_dirs/wsol_benchmark_v2', data_root: str = 'd
     seeds = [int(s) for s in seeds]
     settings = dict(variant=variant, num_train=num_train, num_test=num_test, num_selection=num_selection,
                     epochs=epochs, seeds=seeds, models=list(models), multi_scale=list(MULTI_SCALE),
-                    sweep_sizes=list(SWEEP_SIZES), sweep_images=sweep_images)
+                    sweep_sizes=list(SWEEP_SIZES), sweep_images=sweep_images,
+                    multi_object_images=multi_object_images)
     store = _Store(osp.join(out, 'results.json'), settings, force)
 
     def say(msg):
@@ -270,6 +325,14 @@ def run_experiment(out: str = 'work_dirs/wsol_benchmark_v2', data_root: str = 'd
         return dict(_headline(metrics), **{f'at_selection_tau/{k}': round(v, 3)
                                            for k, v in box_acc_at(metrics, chosen['taus']).items()})
 
+    rendered = []
+
+    def multi_samples():
+        if not rendered:
+            from scalenet_mm.datasets.localization_benchmark import generate_benchmark_samples
+            rendered.extend(generate_benchmark_samples(variant, multi_object_images, 64, True, seed=0, split='test'))
+        return rendered
+
     # seed by seed, so that a run cut short holds complete results for the seeds it finished
     for seed in seeds:
         for name in models:
@@ -291,6 +354,9 @@ def run_experiment(out: str = 'work_dirs/wsol_benchmark_v2', data_root: str = 'd
                        lambda: test_entry(_model(name, cub_root, ckpt, seed), name, chosen, grids[0]), say)
             store.step(['untrained', name, str(seed)],
                        lambda: test_entry(_model(name, cub_root, None, seed), name, chosen, grids[1]), say)
+            for group, checkpoint in (('multi_object', ckpt), ('multi_object_untrained', None)):
+                store.step([group, name, str(seed)], lambda: _multi_object_measures(
+                    _model(name, cub_root, checkpoint, seed), name, chosen, multi_samples()), say)
             if seed == seeds[0]:
                 _sweep(store, name, cub_root, ckpt, seed, chosen, buckets, say, sweep_images)
 
@@ -319,6 +385,9 @@ _ROW_METRICS = ('GT-known_Loc', 'Top-1_Loc', 'PxAP', 'top1_acc', 'at_selection_t
                 'small/MaxBoxAccV2', 'medium/MaxBoxAccV2', 'large/MaxBoxAccV2')
 
 
+_MULTI_OBJECT_METRICS = ('pointing', 'own_mass', 'other_mass', 'instance_recall')
+
+
 def rows(results: Dict) -> List[Dict]:
     """The rows of ``docs/wsol_experiment.json``: one per control (one value, no seeds), one per trained model
     and one per untrained twin (chosen source, mean and 95 % interval over seeds)."""
@@ -329,6 +398,7 @@ def rows(results: Dict) -> List[Dict]:
         out.append(dict(variant=variant, model=name, method=name, control=True, seeds=[], MaxBoxAccV2_mean=round(
             m['MaxBoxAccV2'], 2), MaxBoxAccV2_ci95=None))
     for group, suffix, control in (('test', '', False), ('untrained', ' (untrained)', True)):
+        multi = results.get('multi_object' + ('_untrained' if control else ''), {})
         for name, per_seed in results.get(group, {}).items():
             done = [str(s) for s in seeds if str(s) in per_seed]
             if not done:
@@ -342,6 +412,12 @@ def rows(results: Dict) -> List[Dict]:
                 if all(key in per_seed[s] for s in done):
                     ci = _ci([per_seed[s][key] for s in done])
                     row[f'{key}_mean'], row[f'{key}_ci95'] = ci['mean'], ci['ci95']
+            measures = [multi[name][s] for s in done if s in multi.get(name, {})]
+            for key in _MULTI_OBJECT_METRICS:
+                got = [m[key] for m in measures if m.get(key) is not None]
+                if got:
+                    ci = _ci(got)
+                    row[f'multi_object/{key}_mean'], row[f'multi_object/{key}_ci95'] = ci['mean'], ci['ci95']
             out.append(row)
     return out
 
@@ -404,6 +480,27 @@ def markdown_tables(results: Dict) -> str:
     comparisons = _comparisons(table)
     if comparisons:
         lines += [''] + comparisons
+    multi = results.get('multi_object', {})
+    if multi:
+        lines += ['', f"**Multi-object images** ({s['multi_object_images']} test images of the multi-object form, "
+                  'chosen source; mean ± 95 % interval over seeds; own / other area: the share of the image those '
+                  'objects cover, what an evenly spread map would score):', '',
+                  '| model | pointing game | own-object CAM mass | other-class CAM mass | own / other area | '
+                  'instance recall (2 instances, top-2 peaks) |', '|---|---:|---:|---:|---:|---:|']
+        for group, suffix in (('multi_object', ''), ('multi_object_untrained', ' (untrained)')):
+            for name, per_seed in results.get(group, {}).items():
+                vals = list(per_seed.values())
+
+                def cell(key):
+                    got = [v[key] for v in vals if v.get(key) is not None]
+                    if not got:
+                        return '-'
+                    ci = _ci(got)
+                    return f"{ci['mean']:.1f}" + ('' if ci['ci95'] is None else f" ± {ci['ci95']:.1f}")
+                area = ' / '.join(f'{vals[0][k]:.1f}' if vals[0].get(k) is not None else '-'
+                                  for k in ('own_area', 'other_area'))  # the same images for every seed
+                lines.append(f"| {name}{suffix} | {cell('pointing')} | {cell('own_mass')} | {cell('other_mass')} | "
+                             f"{area} | {cell('instance_recall')} |")
     sweep = results.get('sweep', {})
     if sweep:
         lines += ['', '**Input-size sweep** (seed 0, chosen source, test MaxBoxAccV2; training size 64):', '',

@@ -56,6 +56,9 @@ def test_quick_run_writes_rows_and_resumes(tmp_path):
     assert all(r['control'] for r in rows if r['model'] == 'centre_gaussian')
     assert 'no-learning gate' in first.stdout and 'Input-size sweep' in first.stdout
     assert (out / 'grids' / 'scalenet_seed0.png').is_file()
+    measures = results['multi_object']['ScaleNet']['0']
+    assert measures['pairs'] > 0 and 0 <= measures['pointing'] <= 100
+    assert 'Multi-object images' in first.stdout
     again = subprocess.run(cmd, capture_output=True, text=True)
     assert again.returncode == 0, again.stderr[-3000:]
     assert 'training ' not in again.stdout and ' done in ' not in again.stdout
