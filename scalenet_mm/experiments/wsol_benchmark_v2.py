@@ -33,9 +33,10 @@ import torch
 from scalenet_mm.engine.atomic_io import atomic_write_text
 from scalenet_mm.evaluation import intervals_overlap, mean_ci95
 
-__all__ = ['MODELS', 'LEVELS', 'CAM_SOURCES', 'FUSIONS', 'MULTI_SCALE', 'SWEEP_SIZES', 'FULL', 'QUICK',
-           'run_experiment', 'rows', 'markdown_tables', 'box_acc_at']
+__all__ = ['MODELS', 'config_path', 'LEVELS', 'CAM_SOURCES', 'FUSIONS', 'MULTI_SCALE', 'SWEEP_SIZES', 'FULL',
+           'QUICK', 'DEMO', 'run_experiment', 'run_demo', 'rows', 'markdown_tables', 'box_acc_at']
 
+#: Configs of the compared models, relative to the repository root (:func:`config_path`).
 MODELS = {
     'ScaleNet': 'configs/wsol/scalenet-tiny-d2d3_bench-v2_cub.py',
     'ResNet-18': 'configs/wsol/resnet18-20_bench-v2_cub.py',
@@ -70,6 +71,14 @@ FULL = dict(num_train=15000, num_test=1200, num_selection=100, epochs=20, seeds=
             multi_object_images=400)
 QUICK = dict(num_train=40, num_test=30, num_selection=15, epochs=1, seeds=(0, 1), sweep_images=20,
              multi_object_images=12)
+
+
+_REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+
+def config_path(name: str) -> str:
+    """The absolute path of model ``name``'s config (works from any working directory)."""
+    return osp.join(_REPO_ROOT, MODELS[name])
 
 
 def _slug(name: str) -> str:
@@ -139,7 +148,7 @@ def _train_config(name: str, cub_root: str, work_dir: str, epochs: int, seed: in
     """The model's config on the experiment's data and seed, ``epochs`` long, validated (top-1 only) on the
     selection split about five times per run, a checkpoint per epoch (two kept) so a killed run resumes."""
     from scalenet_mm.apis import load_config
-    cfg = load_config(MODELS[name], work_dir=work_dir, data_root=cub_root)
+    cfg = load_config(config_path(name), work_dir=work_dir, data_root=cub_root)
     cfg.randomness = dict(seed=seed, deterministic=False)
     cfg.train_cfg.max_epochs = epochs
     cfg.train_cfg.val_interval = max(1, epochs // 5)
@@ -174,7 +183,7 @@ def _model(name: str, cub_root: str, checkpoint: Optional[str], seed: int):
     """The trained model (or, with ``checkpoint=None``, its untrained twin drawn with ``seed``)."""
     from scalenet_mm.apis import init_model
     torch.manual_seed(seed)
-    return init_model(MODELS[name], checkpoint, data_root=cub_root)
+    return init_model(config_path(name), checkpoint, data_root=cub_root)
 
 
 def _evaluate(model, name: str, cub_root: str, split: str, source: str, multi_scale: Sequence[int],
@@ -314,7 +323,7 @@ def run_experiment(out: str = 'work_dirs/wsol_benchmark_v2', data_root: str = 'd
     cub_root = osp.join(root, 'cub')
     store.step(['dataset'], lambda: dict(root=cub_root, splits=summary['splits'], params_hash=summary['params_hash']),
                say)
-    buckets = {k: tuple(v) for k, v in Config.fromfile(MODELS[models[0]]).size_buckets.items()}
+    buckets = {k: tuple(v) for k, v in Config.fromfile(config_path(models[0])).size_buckets.items()}
     for split in ('selection', 'test'):
         store.step(['controls', split], lambda split=split: {
             k: _headline(v) for k, v in evaluate_controls_on_cub(cub_root, split).items()}, say)
@@ -525,3 +534,66 @@ def _comparisons(table: List[Dict]) -> List[str]:
             verdict = 'within the intervals: no conclusion' if intervals_overlap(ia, ib) else 'separated'
             out.append(f"- {a['model']} − {b['model']}: {ia['mean'] - ib['mean']:+.1f} MaxBoxAccV2 ({verdict})")
     return out
+
+
+# ----------------------------------------------------------------------------------------------- make demo
+#: ``make demo``: the experiment's protocol for the ScaleNet alone, one seed, a budget that fits in about
+#: 10 minutes on 2 CPU cores.
+DEMO = dict(num_train=6000, num_test=300, num_selection=100, epochs=8)
+
+
+def run_demo(work_dir: str = 'work_dirs/demo', data_root: str = 'data/demo_v2', num_train: int = DEMO['num_train'],
+             num_test: int = DEMO['num_test'], num_selection: int = DEMO['num_selection'],
+             epochs: int = DEMO['epochs'], seed: int = 0, log: Callable = print) -> Dict:
+    """Generate benchmark v2 (CUB layout), train the ScaleNet of :data:`MODELS` with the Runner, choose its CAM
+    source on the selection split, evaluate it on the test split next to the no-learning controls and draw the
+    overlay grid and the training curve. Writes ``<work_dir>/metrics.json``; returns the summary."""
+    from mmengine.config import Config
+
+    from scalenet_mm.apis import read_training_curves
+    from scalenet_mm.datasets import generate_dataset
+    from scalenet_mm.visualization import plot_training_curve
+    from scalenet_mm.wsol.gates import evaluate_controls_on_cub, learnability_gate, no_learning_gate
+
+    start = time.time()
+    name = 'ScaleNet'
+    log(f'[demo] 1/4 benchmark v2: {num_train} train / {num_selection} selection / {num_test} test images')
+    generate_dataset(data_root, num_train=num_train, num_test=num_test, image_size=64, multi_object=False, seed=0,
+                     layouts=('cub', ), variant='v2', num_selection=num_selection)
+    cub_root = osp.join(data_root, 'cub')
+    log(f'[demo] 2/4 training {MODELS[name]} for {epochs} epochs (top-1 on the selection split as it goes)')
+    training = _train(name, cub_root, work_dir, epochs, seed, log)
+    model = _model(name, cub_root, training['checkpoint'], seed)
+    log('[demo] 3/4 choosing the CAM source on the selection split')
+    chosen = _select({src: _evaluate(model, name, cub_root, 'selection', src, MULTI_SCALE, None)
+                      for src in CAM_SOURCES})
+    log(f"[demo]     chosen: {chosen['source']} / {chosen['fusion']} (selection MaxBoxAccV2 "
+        f"{chosen['MaxBoxAccV2']:.1f})")
+    log('[demo] 4/4 test split: the chosen CAM and the no-learning controls')
+    grid = osp.join(work_dir, 'cam_grid.png')
+    buckets = {k: tuple(v) for k, v in Config.fromfile(config_path(name)).size_buckets.items()}
+    test = _evaluate(model, name, cub_root, 'test', chosen['source'], MULTI_SCALE, buckets, grid,
+                     [chosen['fusion']])[chosen['fusion']]
+    controls = {k: round(v['MaxBoxAccV2'], 2) for k, v in evaluate_controls_on_cub(cub_root, 'test').items()}
+    best = max(controls, key=controls.get)
+    curves = read_training_curves(work_dir, 'accuracy/top1')
+    curve_png = osp.join(work_dir, 'training_curve.png')
+    plot_training_curve(curves, curve_png, 'ScaleNet tiny-d2d3 on benchmark v2 (5 classes, chance 20 %); '
+                        'top-1 on the selection split', chance=20.0)
+    summary = dict(config=MODELS[name], checkpoint=training['checkpoint'], top1=round(test['top1_acc'], 2),
+                   chosen=chosen, test=_headline(test), controls=controls,
+                   at_selection_tau=box_acc_at(test, chosen['taus']),
+                   no_learning_gate=no_learning_gate(controls).to_dict(),
+                   learnability_gate=learnability_gate({name: test['MaxBoxAccV2']}, controls).to_dict(),
+                   curves=curves, files=dict(grid=grid, curve=curve_png), total_s=round(time.time() - start, 1))
+    atomic_write_text(osp.join(work_dir, 'metrics.json'), json.dumps(summary, indent=1))
+    log(f"[demo] test top-1 {summary['top1']:.1f} % (chance 20 %); MaxBoxAccV2 {test['MaxBoxAccV2']:.1f} "
+        f"({chosen['source']} / {chosen['fusion']}) against the best no-learning control {best} "
+        f"{controls[best]:.1f}; box accuracy at the selection thresholds {summary['at_selection_tau']['BoxAccV2']:.1f}")
+    for gate in ('no_learning_gate', 'learnability_gate'):
+        g = summary[gate]
+        log(f"[demo] {gate.replace('_', ' ')}: {'pass' if g['passed'] else 'FAIL'} ({g['rule']}; bound "
+            f"{g['bound']:.1f})")
+    log(f"[demo] CAM overlays: {grid}; training curve: {curve_png}; metrics: {osp.join(work_dir, 'metrics.json')}; "
+        f"{summary['total_s']:.0f} s")
+    return summary

@@ -63,3 +63,15 @@ def test_quick_run_writes_rows_and_resumes(tmp_path):
     assert again.returncode == 0, again.stderr[-3000:]
     assert 'training ' not in again.stdout and ' done in ' not in again.stdout
     assert json.loads((out / 'results.json').read_text()) == results
+
+
+def test_demo_reports_top1_cam_and_controls(tmp_path):
+    lines = []
+    summary = exp.run_demo(str(tmp_path / 'demo'), str(tmp_path / 'data'), num_train=30, num_test=20,
+                           num_selection=10, epochs=1, log=lines.append)
+    assert summary['chosen']['source'] in exp.CAM_SOURCES
+    assert set(summary['controls']) >= {'centre_gaussian', 'saturation'}
+    assert 0 <= summary['top1'] <= 100 and summary['test']['num_samples'] == 20
+    report = next(line for line in lines if line.startswith('[demo] test top-1'))
+    assert 'best no-learning control' in report
+    assert (tmp_path / 'demo' / 'cam_grid.png').is_file() and (tmp_path / 'demo' / 'metrics.json').is_file()
