@@ -29,14 +29,19 @@ def test_select_takes_the_best_selection_score_and_its_thresholds():
     assert chosen['taus'] == {d: 0.1 for d in exp.IOUS}
 
 
-def test_store_refuses_other_settings(tmp_path):
+def test_store_refuses_other_settings_or_moves_them_aside(tmp_path):
+    tmp_path = tmp_path / 'out'
+    tmp_path.mkdir()
     path = str(tmp_path / 'results.json')
     store = exp._Store(path, dict(epochs=1))
     assert store.step(['a', 'b'], lambda: {'x': 1}, print) == {'x': 1}
     assert exp._Store(path, dict(epochs=1)).step(['a', 'b'], lambda: pytest.fail('recomputed'), print) == {'x': 1}
+    (tmp_path / 'epoch_1.pth').write_bytes(b'a checkpoint of the old run')
     with pytest.raises(ValueError, match='other settings'):
         exp._Store(path, dict(epochs=2))
     assert exp._Store(path, dict(epochs=2), force=True).get('a') is None
+    aside = [p for p in tmp_path.parent.iterdir() if p.name.startswith(tmp_path.name + '.replaced-')]
+    assert len(aside) == 1 and (aside[0] / 'epoch_1.pth').is_file() and not tmp_path.exists()
 
 
 def test_quick_run_writes_rows_and_resumes(tmp_path):
