@@ -15,6 +15,7 @@ import os.path as osp
 
 import torch
 
+from scalenet_mm.apis import add_experiment_args, experiment_plan, stored_results
 from scalenet_mm.engine.atomic_io import atomic_write_text
 from scalenet_mm.experiments import wsol_benchmark_v2 as exp
 
@@ -25,13 +26,8 @@ def parse_args(argv=None):
     parser.add_argument('--out', help='results folder (default work_dirs/wsol_benchmark_v2/<variant>[-quick])')
     parser.add_argument('--data-root', default='data/wsol_benchmark_v2')
     parser.add_argument('--models', nargs='+', default=list(exp.MODELS), choices=list(exp.MODELS))
-    for key in ('num_train', 'num_test', 'num_selection', 'epochs', 'sweep_images', 'multi_object_images'):
-        parser.add_argument('--' + key.replace('_', '-'), type=int, help=f"default {exp.FULL[key]}")
-    parser.add_argument('--seeds', type=int, nargs='+', help=f"default {list(exp.FULL['seeds'])}")
-    parser.add_argument('--quick', action='store_true', help=f'smoke run: {exp.QUICK}')
-    parser.add_argument('--threads', type=int, default=2, help='torch CPU threads')
-    parser.add_argument('--force', action='store_true', help='discard stored results with other settings')
-    parser.add_argument('--table', action='store_true', help='print the tables of <out>/results.json and exit')
+    add_experiment_args(parser, exp.FULL, exp.QUICK)
+    parser.add_argument('--force', action='store_true', help='move a stored run with other settings aside')
     parser.add_argument('--rows-json', help='also write the rows (docs/wsol_experiment.json form) here')
     return parser.parse_args(argv)
 
@@ -39,19 +35,13 @@ def parse_args(argv=None):
 def main(argv=None):
     args = parse_args(argv)
     torch.set_num_threads(args.threads)
-    plan = dict(exp.QUICK if args.quick else exp.FULL)
-    plan.update({k: getattr(args, k) for k in plan if getattr(args, k) is not None})
     out = args.out or osp.join('work_dirs/wsol_benchmark_v2', args.variant + ('-quick' if args.quick else ''))
     if args.table:
-        path = osp.join(out, 'results.json')
-        if not osp.isfile(path):
-            raise SystemExit(f'no results at {path}: run tools/wsol_benchmark_v2.py first (same --out/--variant)')
-        with open(path) as f:
-            results = json.load(f)
+        results = stored_results(out, 'tools/wsol_benchmark_v2.py')
     else:
-        data_root = args.data_root + ('-quick' if args.quick else '')
-        results = exp.run_experiment(out, data_root, models=args.models, variant=args.variant, force=args.force,
-                                     **plan)
+        results = exp.run_experiment(out, args.data_root + ('-quick' if args.quick else ''), models=args.models,
+                                     variant=args.variant, force=args.force,
+                                     **experiment_plan(args, exp.FULL, exp.QUICK))
     print(exp.markdown_tables(results))
     if args.rows_json:
         atomic_write_text(args.rows_json, json.dumps(exp.rows(results), indent=1))

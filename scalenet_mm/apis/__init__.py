@@ -1,7 +1,14 @@
 """The functions every scalenet_mm tool and experiment calls (the counterpart of ``mmpretrain.apis`` /
 ``mmdet.apis``): configs, the Runner, models, the CAM loop, WSOL evaluation, pseudo-boxes, complexity."""
 from .cams import build_cam_dataloader, build_cam_fn, gt_targets, iter_cams, parse_level, parse_sizes, wsol_dataset_cfg
-from .cli import add_runner_args, apply_local_rank, config_from_args
+from .cli import (
+                   add_experiment_args,
+                   add_runner_args,
+                   apply_local_rank,
+                   config_from_args,
+                   experiment_plan,
+                   stored_results,
+)
 from .config import dataloader_datasets, load_config, override_data_root
 from .flops import infer_input_size, load_reference, measure_complexity, reference_for
 from .model import build_model, init_model, model_scope
@@ -20,7 +27,8 @@ from .training_logs import last_record_with, read_scalars, read_training_curves
 from .wsol import DEFAULT_BUCKETS, SUMMARY_KEYS, evaluate_wsol, run_wsol_eval, summarize
 
 __all__ = [
-    'add_runner_args', 'apply_local_rank', 'config_from_args', 'load_config', 'override_data_root',
+    'add_runner_args', 'apply_local_rank', 'config_from_args', 'add_experiment_args', 'experiment_plan',
+    'stored_results', 'load_config', 'override_data_root',
     'dataloader_datasets', 'LAUNCHERS', 'CPUDistributedDataParallel', 'setup_cpu_distributed', 'build_runner',
     'apply_train_options', 'apply_test_options', 'run_train', 'run_test', 'is_main_process', 'build_model',
     'init_model', 'model_scope', 'build_cam_dataloader', 'build_cam_fn', 'gt_targets', 'iter_cams', 'parse_level',

@@ -7,7 +7,8 @@ from mmengine.config import Config
 from .config import load_config
 from .runner import LAUNCHERS
 
-__all__ = ['add_runner_args', 'apply_local_rank', 'config_from_args']
+__all__ = ['add_runner_args', 'apply_local_rank', 'config_from_args', 'add_experiment_args', 'experiment_plan',
+           'stored_results']
 
 
 def add_runner_args(parser: argparse.ArgumentParser) -> None:
@@ -31,3 +32,34 @@ def config_from_args(args: argparse.Namespace) -> Config:
     ``--launcher`` applied (and ``--local-rank`` exported)."""
     apply_local_rank(args)
     return load_config(args.config, args.cfg_options, getattr(args, 'work_dir', None), launcher=args.launcher)
+
+
+def add_experiment_args(parser: argparse.ArgumentParser, full: dict, quick: dict) -> None:
+    """The arguments every experiment tool shares: one ``--<key>`` per integer setting of its ``full`` plan,
+    ``--seeds``, ``--quick`` (the ``quick`` plan, what CI runs), ``--threads`` and ``--table``."""
+    for key, value in full.items():
+        if isinstance(value, int):
+            parser.add_argument('--' + key.replace('_', '-'), type=int, help=f'default {value}')
+    if 'seeds' in full:
+        parser.add_argument('--seeds', type=int, nargs='+', help=f"default {list(full['seeds'])}")
+    parser.add_argument('--quick', action='store_true', help=f'smoke run: {quick}')
+    parser.add_argument('--threads', type=int, default=2, help='torch CPU threads')
+    parser.add_argument('--table', action='store_true', help='print the tables of <out>/results.json and exit')
+
+
+def experiment_plan(args: argparse.Namespace, full: dict, quick: dict) -> dict:
+    """The plan of an experiment run: ``quick`` or ``full``, with the settings given on the command line."""
+    plan = dict(quick if args.quick else full)
+    plan.update({k: getattr(args, k) for k in plan if getattr(args, k, None) is not None})
+    return plan
+
+
+def stored_results(out: str, tool: str) -> dict:
+    """``<out>/results.json`` of an experiment, or exit with what to run first."""
+    import json
+    import os.path as osp
+    path = osp.join(out, 'results.json')
+    if not osp.isfile(path):
+        raise SystemExit(f'no results at {path}: run {tool} first (with the same --out)')
+    with open(path) as f:
+        return json.load(f)

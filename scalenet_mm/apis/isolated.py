@@ -14,17 +14,20 @@ import sys
 import time
 from typing import Callable, Dict, Optional
 
-__all__ = ['STEPS', 'run_isolated', 'train_and_test', 'pseudo_boxes_step', 'cam_detections_step']
+__all__ = ['STEPS', 'run_isolated', 'train_and_test', 'pseudo_boxes_step', 'cam_detections_step', 'detect_step']
 
 
-def train_and_test(config: str, work_dir: str, cfg_options: Optional[dict] = None, train: bool = True) -> Dict:
-    """Train ``config`` (unless ``train=False``), then test the final model once with the test loop (the
-    in-training validation is switched off). Returns ``dict(metrics, train_s, total_s)``."""
+def train_and_test(config: str, work_dir: str, cfg_options: Optional[dict] = None, train: bool = True,
+                   validate: bool = False) -> Dict:
+    """Train ``config`` (unless ``train=False``), then test the final model once with the test loop. The
+    in-training validation is switched off unless ``validate`` (then the config's val loop runs as configured,
+    e.g. to see a schedule plateau on a selection split). Returns ``dict(metrics, train_s, total_s)``."""
     from .config import load_config
     from .runner import build_runner, plain_metrics
     cfg = load_config(config, cfg_options, work_dir)
     cfg.experiment_name = osp.basename(work_dir.rstrip('/'))
-    cfg.val_dataloader, cfg.val_evaluator, cfg.val_cfg = None, None, None
+    if not validate:
+        cfg.val_dataloader, cfg.val_evaluator, cfg.val_cfg = None, None, None
     runner = build_runner(cfg)
     start = time.time()
     if train:
@@ -66,10 +69,35 @@ def cam_detections_step(config: str, checkpoint: str, ann_file: str, img_dir: st
     return coco_bbox_eval(coco, results)
 
 
+def detect_step(config: str, checkpoint: str, ann_file: str, img_dir: str, out: str) -> Dict:
+    """Run a detector over the images of a COCO file (its test pipeline; the file's boxes are not read) and
+    write the detections as a COCO results list to ``out``; returns ``dict(num_images, num_detections)``."""
+    import torch
+    from mmengine.runner import Runner
+
+    from scalenet_mm.detection import detections_from_samples
+
+    from .model import init_model
+    model = init_model(config, checkpoint)
+    loader_cfg = model.cfg.test_dataloader.copy()
+    loader_cfg['dataset'] = dict(loader_cfg['dataset'], data_root='', ann_file=osp.abspath(ann_file),
+                                 data_prefix=dict(img=osp.abspath(img_dir) + '/'), test_mode=True)
+    loader_cfg.update(num_workers=0, persistent_workers=False)
+    loader = Runner.build_dataloader(loader_cfg)
+    results = []
+    with torch.no_grad():
+        for data in loader:
+            results += detections_from_samples(model.test_step(data), loader.dataset.cat_ids)
+    with open(out, 'w') as f:
+        json.dump(results, f)
+    return dict(num_images=len(loader.dataset), num_detections=len(results))
+
+
 STEPS: Dict[str, Callable[..., Dict]] = {
     'train_and_test': train_and_test,
     'pseudo_boxes': pseudo_boxes_step,
     'cam_detections': cam_detections_step,
+    'detect': detect_step,
 }
 
 
