@@ -27,10 +27,11 @@ def parse_args(argv=None):
 
 def main(argv=None) -> dict:
     args = parse_args(argv)
-    if min(args.num_train, args.num_test, args.num_selection, args.epochs) < 1:
-        raise SystemExit('--num-train, --num-test, --num-selection and --epochs must be at least 1')
+    if min(vars(args)[k] for k in DEMO) < 1:
+        raise SystemExit(f"{', '.join('--' + k.replace('_', '-') for k in DEMO)} must be at least 1")
     torch.set_num_threads(args.threads)
-    return run_demo(args.work_dir, args.data_root, args.num_train, args.num_test, args.num_selection, args.epochs)
+    return run_demo(args.work_dir, args.data_root, args.num_train, args.num_test, args.num_selection, args.epochs,
+                    args.batch_size)
 
 
 if __name__ == '__main__':

@@ -68,10 +68,12 @@ IOUS = ('0.3', '0.5', '0.7')
 #: first 300 test images (larger inputs cost up to 16x more per image). The training budget, 6,000 images x 10
 #: epochs, is what 2 CPU cores give the three models of one seed in about an hour (ResNet-18-s8 alone costs 2.5x
 #: ScaleNet per image); the recipe's 15,000 x 20 (the learnability screen's) would take about 5 hours per seed.
+#: Batches of 16 (the recipe: 32) double the updates per image: at batch 32 the loss of ScaleNet left chance only
+#: after about 1,200 updates (epoch 7 of 10), as in the learnability screen, where it did after 700-1,000.
 FULL = dict(num_train=6000, num_test=1200, num_selection=100, epochs=10, seeds=(0, 1, 2), sweep_images=300,
-            multi_object_images=400)
+            multi_object_images=400, batch_size=16)
 QUICK = dict(num_train=40, num_test=30, num_selection=15, epochs=1, seeds=(0, 1), sweep_images=20,
-             multi_object_images=12)
+             multi_object_images=12, batch_size=16)
 
 
 _REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -153,11 +155,12 @@ class _Store:
         return value
 
 
-def _train_config(name: str, cub_root: str, work_dir: str, epochs: int, seed: int):
+def _train_config(name: str, cub_root: str, work_dir: str, epochs: int, seed: int, batch_size: int):
     """The model's config on the experiment's data and seed, ``epochs`` long, validated (top-1 only) on the
     selection split about five times per run, a checkpoint per epoch (two kept) so a killed run resumes."""
     from scalenet_mm.apis import load_config
     cfg = load_config(config_path(name), work_dir=work_dir, data_root=cub_root)
+    cfg.train_dataloader.batch_size = batch_size
     cfg.randomness = dict(seed=seed, deterministic=False)
     cfg.train_cfg.max_epochs = epochs
     cfg.train_cfg.val_interval = max(1, epochs // 5)
@@ -174,12 +177,12 @@ def _train_config(name: str, cub_root: str, work_dir: str, epochs: int, seed: in
     return cfg
 
 
-def _train(name: str, cub_root: str, work_dir: str, epochs: int, seed: int, log: Callable) -> Dict:
+def _train(name: str, cub_root: str, work_dir: str, epochs: int, seed: int, batch_size: int, log: Callable) -> Dict:
     from scalenet_mm.apis import read_training_curves, run_train
     ckpt = osp.join(work_dir, f'epoch_{epochs}.pth')
     start = time.time()
     if not osp.isfile(ckpt):
-        cfg = _train_config(name, cub_root, work_dir, epochs, seed)
+        cfg = _train_config(name, cub_root, work_dir, epochs, seed, batch_size)
         log(f'training {name} seed {seed} for {epochs} epochs' + (' (resuming)' if cfg.resume else ''))
         run_train(cfg)
         gc.collect()
@@ -304,7 +307,8 @@ def run_experiment(out: str = 'work_dirs/wsol_benchmark_v2', data_root: str = 'd
                    num_selection: int = FULL['num_selection'], epochs: int = FULL['epochs'],
                    seeds: Sequence[int] = FULL['seeds'], models: Sequence[str] = tuple(MODELS),
                    variant: str = 'v2', sweep_images: int = FULL['sweep_images'],
-                   multi_object_images: int = FULL['multi_object_images'], force: bool = False,
+                   multi_object_images: int = FULL['multi_object_images'], batch_size: int = FULL['batch_size'],
+                   force: bool = False,
                    log: Callable = print) -> Dict:
     """Run (or continue) the experiment of the module docstring; returns the stored results."""
     from mmengine.config import Config
@@ -319,7 +323,7 @@ def run_experiment(out: str = 'work_dirs/wsol_benchmark_v2', data_root: str = 'd
     settings = dict(variant=variant, num_train=num_train, num_test=num_test, num_selection=num_selection,
                     epochs=epochs, seeds=seeds, models=list(models), multi_scale=list(MULTI_SCALE),
                     sweep_sizes=list(SWEEP_SIZES), sweep_images=sweep_images,
-                    multi_object_images=multi_object_images)
+                    multi_object_images=multi_object_images, batch_size=batch_size)
     store = _Store(osp.join(out, 'results.json'), settings, force, log)
 
     def say(msg):
@@ -356,7 +360,8 @@ def run_experiment(out: str = 'work_dirs/wsol_benchmark_v2', data_root: str = 'd
         for name in models:
             work_dir = osp.join(out, 'models', _slug(name), f'seed{seed}')
             ckpt = store.step(['training', name, str(seed)],
-                              lambda: _train(name, cub_root, work_dir, epochs, seed, say), say)['checkpoint']
+                              lambda: _train(name, cub_root, work_dir, epochs, seed, batch_size, say),
+                              say)['checkpoint']
             if seed == seeds[0]:  # the choice of CAM source, on the selection split, once per model
                 model = _model(name, cub_root, ckpt, seed)
                 for source in CAM_SOURCES:
@@ -548,12 +553,13 @@ def _comparisons(table: List[Dict]) -> List[str]:
 # ----------------------------------------------------------------------------------------------- make demo
 #: ``make demo``: the experiment's protocol for the ScaleNet alone, one seed, a budget that fits in about
 #: 10 minutes on 2 CPU cores.
-DEMO = dict(num_train=6000, num_test=300, num_selection=100, epochs=8)
+DEMO = dict(num_train=6000, num_test=300, num_selection=100, epochs=8, batch_size=16)
 
 
 def run_demo(work_dir: str = 'work_dirs/demo', data_root: str = 'data/demo_v2', num_train: int = DEMO['num_train'],
              num_test: int = DEMO['num_test'], num_selection: int = DEMO['num_selection'],
-             epochs: int = DEMO['epochs'], seed: int = 0, log: Callable = print) -> Dict:
+             epochs: int = DEMO['epochs'], batch_size: int = DEMO['batch_size'], seed: int = 0,
+             log: Callable = print) -> Dict:
     """Generate benchmark v2 (CUB layout), train the ScaleNet of :data:`MODELS` with the Runner, choose its CAM
     source on the selection split, evaluate it on the test split next to the no-learning controls and draw the
     overlay grid and the training curve. Writes ``<work_dir>/metrics.json``; returns the summary."""
@@ -571,7 +577,7 @@ def run_demo(work_dir: str = 'work_dirs/demo', data_root: str = 'data/demo_v2', 
                      layouts=('cub', ), variant='v2', num_selection=num_selection)
     cub_root = osp.join(data_root, 'cub')
     log(f'[demo] 2/4 training {MODELS[name]} for {epochs} epochs (top-1 on the selection split as it goes)')
-    training = _train(name, cub_root, work_dir, epochs, seed, log)
+    training = _train(name, cub_root, work_dir, epochs, seed, batch_size, log)
     model = _model(name, cub_root, training['checkpoint'], seed)
     log('[demo] 3/4 choosing the CAM source on the selection split')
     chosen = _select({src: _evaluate(model, name, cub_root, 'selection', src, MULTI_SCALE, None)
