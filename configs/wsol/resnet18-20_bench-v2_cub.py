@@ -5,7 +5,7 @@ _base_ = ['./_base_/bench_v2_matched.py']
 model = dict(
     type='ImageClassifier',
     data_preprocessor={{_base_.data_preprocessor}},
-    backbone=dict(type='ResNet', depth=18, base_channels=20, out_indices=(3, )),
+    backbone=dict(type='ResNet', depth=18, base_channels=20, out_indices=(3, ), zero_init_residual=False),
     neck=None,
     head=dict(type='CAMHead', num_classes={{_base_.num_classes}}, in_channels=160, in_index=-1,
               loss=dict(type='CrossEntropyLoss', loss_weight=1.0)),

@@ -37,10 +37,10 @@ __all__ = ['MODELS', 'config_path', 'LEVELS', 'CAM_SOURCES', 'FUSIONS', 'MULTI_S
            'QUICK', 'DEMO', 'run_experiment', 'run_demo', 'rows', 'markdown_tables', 'box_acc_at']
 
 #: Configs of the compared models, relative to the repository root (:func:`config_path`).
-MODELS = {
+MODELS = {  # run in this order within a seed: the resolution-matched baseline first
     'ScaleNet': 'configs/wsol/scalenet-tiny-d2d3_bench-v2_cub.py',
-    'ResNet-18': 'configs/wsol/resnet18-20_bench-v2_cub.py',
     'ResNet-18-s8': 'configs/wsol/resnet18-20-s8_bench-v2_cub.py',
+    'ResNet-18': 'configs/wsol/resnet18-20_bench-v2_cub.py',
 }
 #: The feature levels each model's gradient CAMs read: ``last`` (the map the classifier pools; stride 8 for
 #: ScaleNet and ResNet-18-s8, 32 for ResNet-18) and ``high-res`` (the first stage, stride 4).

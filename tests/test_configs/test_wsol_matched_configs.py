@@ -44,3 +44,17 @@ def test_recipe_trains_with_one_cycle(tmp_path, name):
     lr = runner.optim_wrapper.get_lr()['lr'][0]
     # 2 iterations of a 40-iteration one-cycle schedule (20 epochs of 2): still warming up from 1e-3 / 25
     assert 1e-3 / 25 < lr < 1e-3
+
+
+@pytest.mark.parametrize('name', list(MATCHED))
+def test_matched_configs_keep_pytorch_default_init(name):
+    """init_weights must leave PyTorch's default initialisation untouched (the recipe's init, see the base)."""
+    from mmengine.registry import init_default_scope
+    init_default_scope('mmpretrain')
+    cfg = load_config(_config(name))
+    torch.manual_seed(0)
+    initialised = build_model(cfg, 'cpu', init_weights=True).state_dict()
+    torch.manual_seed(0)
+    default = build_model(cfg, 'cpu', init_weights=False).state_dict()
+    changed = [k for k in default if not torch.equal(initialised[k], default[k])]
+    assert not changed, f'init_weights changed {changed[:5]}'
