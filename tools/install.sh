@@ -10,6 +10,9 @@
 #   5. stack         mmengine, mmdet, mmpretrain, grad-cam, ONNX Runtime / OpenVINO, test and lint tools
 #                    (requirements/{runtime,tests,deploy,lint}.txt)
 #   6. package       scalenet_mm in editable mode
+# A complete run leaves a stamp in the venv (a hash of this script, the requirement pins, setup.py and the
+# checkout's path); while it matches, the install is a no-op that starts no Python (make lint / make test stay
+# quick on a loaded machine). FORCE=1 checks every step again.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -24,6 +27,13 @@ mkdir -p "$LOGDIR"
 
 PY=$VENV/bin/python
 PIP="$PY -m pip --disable-pip-version-check"
+
+STAMP=$VENV/.scalenet_mm-install
+fingerprint() { cat "$ROOT/tools/install.sh" "$ROOT"/requirements/*.txt "$ROOT/setup.py" | sha256sum | cut -d' ' -f1; echo "$ROOT"; }
+if [ "${FORCE:-0}" != 1 ] && [ -x "$PY" ] && [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$(fingerprint)" ]; then
+  echo "[install] up to date (stamp $STAMP; FORCE=1 make install rechecks every step)"
+  exit 0
+fi
 
 step() { printf '\n[install] %s\n' "$*"; }
 skip() { printf '[install]   skipped: %s\n' "$*"; }
@@ -117,3 +127,4 @@ else
 fi
 
 (cd / && "$PY" -c "import mmcv.ops, mmdet, mmpretrain, scalenet_mm; print('[install] ready: mmcv', mmcv.__version__, '| mmdet', mmdet.__version__, '| mmpretrain', mmpretrain.__version__)")
+fingerprint >"$STAMP"
