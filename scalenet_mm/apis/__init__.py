@@ -24,7 +24,7 @@ from .runner import (
                    setup_cpu_distributed,
 )
 from .training_logs import last_record_with, read_scalars, read_training_curves
-from .wsol import DEFAULT_BUCKETS, SUMMARY_KEYS, evaluate_wsol, run_wsol_eval, summarize
+from .wsol import DEFAULT_BUCKETS, SUMMARY_KEYS, evaluate_wsol, headline_metrics, run_wsol_eval, summarize
 
 __all__ = [
     'add_runner_args', 'apply_local_rank', 'config_from_args', 'add_experiment_args', 'experiment_plan',
@@ -32,7 +32,8 @@ __all__ = [
     'dataloader_datasets', 'LAUNCHERS', 'CPUDistributedDataParallel', 'setup_cpu_distributed', 'build_runner',
     'apply_train_options', 'apply_test_options', 'run_train', 'run_test', 'is_main_process', 'build_model',
     'init_model', 'model_scope', 'build_cam_dataloader', 'build_cam_fn', 'gt_targets', 'iter_cams', 'parse_level',
-    'parse_sizes', 'wsol_dataset_cfg', 'DEFAULT_BUCKETS', 'SUMMARY_KEYS', 'evaluate_wsol', 'run_wsol_eval',
+    'parse_sizes', 'wsol_dataset_cfg', 'DEFAULT_BUCKETS', 'SUMMARY_KEYS', 'evaluate_wsol', 'headline_metrics',
+    'run_wsol_eval',
     'summarize', 'iter_coco_cams', 'make_pseudo_boxes', 'make_cam_detections', 'measure_complexity', 'load_reference',
     'reference_for', 'infer_input_size', 'read_scalars', 'read_training_curves', 'last_record_with'
 ]

@@ -12,7 +12,7 @@ from .cams import build_cam_dataloader, build_cam_fn, gt_targets, iter_cams, par
 from .config import ConfigLike
 from .model import init_model
 
-__all__ = ['DEFAULT_BUCKETS', 'SUMMARY_KEYS', 'evaluate_wsol', 'summarize', 'run_wsol_eval']
+__all__ = ['DEFAULT_BUCKETS', 'SUMMARY_KEYS', 'evaluate_wsol', 'headline_metrics', 'summarize', 'run_wsol_eval']
 
 DEFAULT_BUCKETS = dict(small=(0.0, 0.1), medium=(0.1, 0.3), large=(0.3, 1.0))
 SUMMARY_KEYS = ('MaxBoxAcc', 'MaxBoxAccV2', 'GT-known_Loc', 'Top-1_Loc', 'PxAP', 'best_tau')
@@ -72,10 +72,15 @@ def evaluate_wsol(model: nn.Module, dataloader, method: str = 'cam', level=None,
     return dict(metrics=results, vis=vis, info=info)
 
 
+def headline_metrics(metrics: dict, digits: int = 2) -> dict:
+    """The numbers of one variant's metrics without the curves, floats rounded to ``digits``."""
+    return {k: (round(v, digits) if isinstance(v, float) else v) for k, v in metrics.items()
+            if not k.startswith('curve/')}
+
+
 def summarize(metrics: Dict[str, dict]) -> Dict[str, dict]:
     """The headline numbers (no curves) of each variant, rounded to 2 decimals."""
-    return {variant: {k: (round(v, 2) if isinstance(v, float) else v) for k, v in res.items()
-                      if not k.startswith('curve/')} for variant, res in metrics.items()}
+    return {variant: headline_metrics(res) for variant, res in metrics.items()}
 
 
 def run_wsol_eval(config: ConfigLike, checkpoint: Optional[str], work_dir: str, method: str = 'cam', level=None,

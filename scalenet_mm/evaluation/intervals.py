@@ -7,7 +7,7 @@ one-seed number can never be mistaken for a measured spread.
 import math
 from typing import Dict, Iterable, Optional
 
-__all__ = ['mean_ci95', 'intervals_overlap']
+__all__ = ['mean_ci95', 'rounded_ci95', 'intervals_overlap']
 
 
 def mean_ci95(values: Iterable[float]) -> Dict[str, Optional[float]]:
@@ -25,6 +25,13 @@ def mean_ci95(values: Iterable[float]) -> Dict[str, Optional[float]]:
         sd = math.sqrt(sum((v - mean) ** 2 for v in vals) / (n - 1))
         ci = float(t.ppf(0.975, n - 1) * sd / math.sqrt(n))
     return dict(mean=mean, ci95=ci, n=n, values=vals)
+
+
+def rounded_ci95(values: Iterable[float], digits: int = 2) -> Dict[str, Optional[float]]:
+    """``{'mean', 'ci95', 'n'}`` of :func:`mean_ci95`, rounded for a table or a results JSON."""
+    res = mean_ci95(values)
+    return dict(mean=round(res['mean'], digits), ci95=None if res['ci95'] is None else round(res['ci95'], digits),
+                n=res['n'])
 
 
 def intervals_overlap(a: Dict, b: Dict) -> bool:

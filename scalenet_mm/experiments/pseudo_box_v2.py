@@ -27,17 +27,17 @@ each result is stored in ``<out>/results.json`` at once, and a rerun skips what 
 import json
 import os
 import os.path as osp
-import time
 from typing import Callable, Dict, List, Optional, Sequence
 
 import numpy as np
 
 from scalenet_mm.engine.atomic_io import atomic_write_text
-from scalenet_mm.evaluation import mean_ci95
+from scalenet_mm.evaluation import rounded_ci95
+
+from .results_store import ResultsStore, repo_path
 
 __all__ = ['BACKBONES', 'FULL', 'QUICK', 'run_experiment', 'summary_json', 'markdown_tables']
 
-_REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 _CONFIGS = 'configs/detection/bench_v2'
 #: name -> (classifier config, detector config), relative to the repository root.
 BACKBONES = {
@@ -50,36 +50,6 @@ SELF_TRAINING = dict(score_thr=0.5, topk_per_class=4)
 
 FULL = dict(num_train=3000, num_test=600, num_selection=100, cls_epochs=12, det_epochs=12, rounds=2, seeds=(0, 1, 2))
 QUICK = dict(num_train=40, num_test=20, num_selection=15, cls_epochs=1, det_epochs=1, rounds=1, seeds=(0, ))
-
-
-def _abs(path: str) -> str:
-    return osp.join(_REPO_ROOT, path)
-
-
-class _Store:
-    """``results.json``: read on start, written atomically after every step; other settings are refused."""
-
-    def __init__(self, path: str, settings: Dict):
-        self.path, self.data = path, dict(settings=settings)
-        if osp.isfile(path):
-            with open(path) as f:
-                stored = json.load(f)
-            if stored.get('settings') != settings:
-                raise ValueError(f'{path} holds a run with other settings ({stored.get("settings")}) than this '
-                                 f'one ({settings}); use another --out')
-            self.data = stored
-
-    def step(self, keys: Sequence[str], compute: Callable[[], Dict], log: Callable) -> Dict:
-        node = self.data
-        for key in keys[:-1]:
-            node = node.setdefault(key, {})
-        if keys[-1] not in node:
-            start = time.time()
-            node[keys[-1]] = compute()
-            os.makedirs(osp.dirname(osp.abspath(self.path)), exist_ok=True)
-            atomic_write_text(self.path, json.dumps(self.data, indent=1))
-            log(f"[pseudo_box_v2] {'/'.join(keys)} done in {time.time() - start:.0f}s")
-        return node[keys[-1]]
 
 
 def _load(path: str) -> Dict:
@@ -158,7 +128,7 @@ def run_experiment(out: str = 'work_dirs/pseudo_box_v2', data_root: str = 'data/
                     det_epochs=det_epochs, rounds=rounds, seeds=[int(s) for s in seeds], backbones=list(backbones),
                     self_training=SELF_TRAINING)
     out = osp.abspath(out)
-    store = _Store(osp.join(out, 'results.json'), settings)
+    store = ResultsStore(osp.join(out, 'results.json'), settings, log=log, tag='pseudo_box_v2')
     root = osp.abspath(osp.join(data_root, 'v2'))
     summary = generate_dataset(root, num_train=num_train, num_test=num_test, image_size=64, multi_object=True,
                                seed=0, layouts=('coco', ), variant='v2', num_selection=num_selection, progress=False)
@@ -166,7 +136,7 @@ def run_experiment(out: str = 'work_dirs/pseudo_box_v2', data_root: str = 'data/
     ann = {split: osp.join(coco, 'annotations', f'instances_{split}2017.json') for split in ('train', 'val',
                                                                                                'selection')}
     img = {split: osp.join(coco, f'{split}2017') for split in ann}
-    store.step(['dataset'], lambda: dict(root=coco, splits=summary['splits']), log)
+    store.step(['dataset'], lambda: dict(root=coco, splits=summary['splits']))
     train_gt = _load(ann['train'])
     category_ids = sorted(int(c['id']) for c in train_gt['categories'])
     selection = SelectionBoxes.from_coco(ann['selection'])
@@ -180,7 +150,7 @@ def run_experiment(out: str = 'work_dirs/pseudo_box_v2', data_root: str = 'data/
             'train_dataloader.dataset.ann_file': train_ann, 'train_cfg.max_epochs': det_epochs,
             'train_cfg.val_interval': det_epochs, 'randomness.seed': seed,
             'param_scheduler.1.T_max': det_epochs, 'param_scheduler.1.end': det_epochs})
-        res = run_isolated('train_and_test', dict(config=_abs(BACKBONES[name][1]), work_dir=det_dir,
+        res = run_isolated('train_and_test', dict(config=repo_path(BACKBONES[name][1]), work_dir=det_dir,
                                                   cfg_options=opts), osp.join(det_dir, 'run.log'), threads)
         return dict(_detector_metrics(res['metrics'], SHAPE_CLASSES), train_s=res['train_s'],
                     checkpoint=osp.join(det_dir, f'epoch_{det_epochs}.pth'))
@@ -188,29 +158,22 @@ def run_experiment(out: str = 'work_dirs/pseudo_box_v2', data_root: str = 'data/
     # the no-learning control's map and thresholds, chosen on the selection split (no training involved)
     def control_choice():
         import mmcv
-        maps = {}
-        for name, fn in CONTROLS.items():
-            if name in BASELINE_CONTROLS:  # content-free priors: no saliency to box
-                continue
-            maps[name] = {}
-            for image in selection_images():
-                m = np.asarray(fn(mmcv.imread(osp.join(img['selection'], image['file_name']), channel_order='rgb')))
-                maps[name][int(image['id'])] = np.repeat(m[None], len(category_ids), 0)
+        images = {int(i['id']): mmcv.imread(osp.join(img['selection'], i['file_name']), channel_order='rgb')
+                  for i in _load(ann['selection'])['images']}
+        maps = {name: {i: np.repeat(np.asarray(fn(image))[None], len(category_ids), 0) for i, image in images.items()}
+                for name, fn in CONTROLS.items() if name not in BASELINE_CONTROLS}  # priors have nothing to box
         best, scores = choose_cam_source(selection, maps, category_ids)
         taus = choose_class_thresholds(selection, maps[best], category_ids)
         return dict(control=best, selection_f1=scores, thr=float(np.median(list(taus.values()))))
 
-    def selection_images():
-        return _load(ann['selection'])['images']
-
-    control = store.step(['control_choice'], control_choice, log)
+    control = store.step(['control_choice'], control_choice)
 
     for seed in settings['seeds']:
         for name in backbones:
             key = [name, str(seed)]
             work = osp.join(out, name.lower().replace('-', ''), f'seed{seed}')
             cls_dir = osp.join(work, 'classifier')
-            cls_cfg = _abs(BACKBONES[name][0])
+            cls_cfg = repo_path(BACKBONES[name][0])
 
             def train_classifier():
                 from scalenet_mm.apis import read_training_curves
@@ -224,18 +187,17 @@ def run_experiment(out: str = 'work_dirs/pseudo_box_v2', data_root: str = 'data/
                             test_mAP=round(res['metrics'].get('multi-label/mAP', float('nan')), 2),
                             selection_mAP=curve['val_top1'], selection_mAP_epoch=curve['val_epoch'])
 
-            cls = store.step(key + ['classifier'], train_classifier, log)
-            model_cache = {}
+            cls = store.step(key + ['classifier'], train_classifier)
+            cams = {}
 
-            def cams_of(split):
-                if split not in model_cache:
-                    model_cache['model'] = model_cache.get('model') or init_model(
-                        cls_cfg, cls['checkpoint'], cfg_options=data_opts)
-                    model_cache[split] = _cams(model_cache['model'], ann[split], img[split])
-                return model_cache[split]
+            def cams_of(split, cls=cls, cls_cfg=cls_cfg, cams=cams):
+                if split not in cams:  # one classifier, loaded on first use; each split's CAMs computed once
+                    cams['model'] = cams.get('model') or init_model(cls_cfg, cls['checkpoint'], cfg_options=data_opts)
+                    cams[split] = _cams(cams['model'], ann[split], img[split])
+                return cams[split]
 
             taus = store.step(key + ['thresholds'], lambda: {str(k): v for k, v in choose_class_thresholds(
-                selection, {i: e['cams'] for i, e in cams_of('selection').items()}, category_ids).items()}, log)
+                selection, {i: e['cams'] for i, e in cams_of('selection').items()}, category_ids).items()})
             taus = {int(k): v for k, v in taus.items()}
             pseudo0 = osp.join(work, 'pseudo_round0.json')
 
@@ -249,14 +211,14 @@ def run_experiment(out: str = 'work_dirs/pseudo_box_v2', data_root: str = 'data/
                     k: (round(100.0 * v, 2) if k.startswith('recall') else v) for k, v in diag.items()
                     if k != 'per_class'}, detector=detector(name, seed, 'round0', pseudo0, cls['checkpoint']))
 
-            previous = store.step(key + ['rounds', '0'], round0, log)
+            previous = store.step(key + ['rounds', '0'], round0)
             previous_file = pseudo0
             for r in range(1, rounds + 1):
                 pseudo_r = osp.join(work, f'pseudo_round{r}.json')
 
                 def next_round(previous=previous, previous_file=previous_file, r=r, pseudo_r=pseudo_r):
                     dets = osp.join(work, f'detections_train_round{r - 1}.json')
-                    run_isolated('detect', dict(config=_abs(BACKBONES[name][1]),
+                    run_isolated('detect', dict(config=repo_path(BACKBONES[name][1]),
                                                 checkpoint=previous['detector']['checkpoint'],
                                                 ann_file=previous_file, img_dir=img['train'], out=dets),
                                  osp.join(work, f'detect_round{r - 1}.log'), threads)
@@ -266,7 +228,7 @@ def run_experiment(out: str = 'work_dirs/pseudo_box_v2', data_root: str = 'data/
                     return dict(pseudo=_quality(train_gt, new.coco), stats=new.stats,
                                 detector=detector(name, seed, f'round{r}', pseudo_r, cls['checkpoint']))
 
-                previous = store.step(key + ['rounds', str(r)], next_round, log)
+                previous = store.step(key + ['rounds', str(r)], next_round)
                 previous_file = pseudo_r
 
             def control_run():
@@ -276,19 +238,16 @@ def run_experiment(out: str = 'work_dirs/pseudo_box_v2', data_root: str = 'data/
                 return dict(pseudo=_quality(train_gt, _load(path)),
                             detector=detector(name, seed, 'control', path, cls['checkpoint']))
 
-            store.step(key + ['control'], control_run, log)
+            store.step(key + ['control'], control_run)
             store.step(key + ['supervised'], lambda: dict(
-                detector=detector(name, seed, 'supervised', ann['train'], cls['checkpoint'])), log)
+                detector=detector(name, seed, 'supervised', ann['train'], cls['checkpoint'])))
     summary_path = _write(osp.join(out, 'summary.json'), summary_json(store.data))
     log(f'[pseudo_box_v2] results in {store.path}, summary in {summary_path}')
     return store.data
 
 
 def _ci(values: List[float]) -> Optional[Dict]:
-    if not values:
-        return None
-    res = mean_ci95(values)
-    return dict(mean=round(res['mean'], 2), ci95=None if res['ci95'] is None else round(res['ci95'], 2), n=res['n'])
+    return rounded_ci95(values) if values else None
 
 
 def summary_json(results: Dict) -> Dict:

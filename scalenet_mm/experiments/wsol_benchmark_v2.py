@@ -31,7 +31,9 @@ import numpy as np
 import torch
 
 from scalenet_mm.engine.atomic_io import atomic_write_text
-from scalenet_mm.evaluation import intervals_overlap, mean_ci95
+from scalenet_mm.evaluation import intervals_overlap, rounded_ci95
+
+from .results_store import ResultsStore, repo_path
 
 __all__ = ['MODELS', 'config_path', 'LEVELS', 'CAM_SOURCES', 'FUSIONS', 'MULTI_SCALE', 'SWEEP_SIZES', 'FULL',
            'QUICK', 'DEMO', 'run_experiment', 'run_demo', 'rows', 'markdown_tables', 'box_acc_at']
@@ -76,12 +78,15 @@ QUICK = dict(num_train=40, num_test=30, num_selection=15, epochs=1, seeds=(0, 1)
              multi_object_images=12, batch_size=16)
 
 
-_REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-
-
 def config_path(name: str) -> str:
     """The absolute path of model ``name``'s config (works from any working directory)."""
-    return osp.join(_REPO_ROOT, MODELS[name])
+    return repo_path(MODELS[name])
+
+
+def _headline(metrics: Dict) -> Dict:
+    """The numbers the results JSON keeps of one evaluation (no curves, 3 decimals)."""
+    from scalenet_mm.apis import headline_metrics
+    return headline_metrics(metrics, digits=3)
 
 
 def _slug(name: str) -> str:
@@ -99,60 +104,6 @@ def box_acc_at(metrics: Dict, taus: Dict[str, float]) -> Dict[str, float]:
         out[f'BoxAcc@IoU{d}'] = float(metrics[f'curve/BoxAcc@IoU{d}'][index])
     out['BoxAccV2'] = float(np.mean([out[f'BoxAcc@IoU{d}'] for d in IOUS]))
     return out
-
-
-def _headline(metrics: Dict) -> Dict:
-    """The numbers kept in the results JSON (no curves), rounded."""
-    return {k: (round(v, 3) if isinstance(v, float) else v) for k, v in metrics.items() if not k.startswith('curve/')}
-
-
-class _Store:
-    """``results.json`` of the experiment: read on start, written atomically after every step. A stored run with
-    other settings is refused, or with ``force`` moved aside whole (``<out>.replaced-<time>``: its results and its
-    checkpoints, which a resume must not pick up) before the new run starts."""
-
-    def __init__(self, path: str, settings: Dict, force: bool = False, log: Callable = print):
-        self.path = path
-        self.data = dict(settings=settings)
-        if osp.isfile(path):
-            with open(path) as f:
-                stored = json.load(f)
-            if stored.get('settings') == settings:
-                self.data = stored
-            elif not force:
-                raise ValueError(f'{path} holds a run with other settings ({stored.get("settings")}) than this '
-                                 f'one ({settings}); use another --out, or --force to move it aside and start anew')
-            else:
-                out = osp.dirname(osp.abspath(path))
-                aside = f"{out}.replaced-{time.strftime('%Y%m%d-%H%M%S')}"
-                os.rename(out, aside)
-                log(f'[wsol_benchmark_v2] the run with other settings in {out} was moved to {aside}')
-
-    def get(self, *keys):
-        node = self.data
-        for key in keys:
-            if not isinstance(node, dict) or key not in node:
-                return None
-            node = node[key]
-        return node
-
-    def put(self, value, *keys) -> None:
-        node = self.data
-        for key in keys[:-1]:
-            node = node.setdefault(key, {})
-        node[keys[-1]] = value
-        os.makedirs(osp.dirname(osp.abspath(self.path)), exist_ok=True)
-        atomic_write_text(self.path, json.dumps(self.data, indent=1))
-
-    def step(self, keys: Sequence[str], compute: Callable[[], Dict], log: Callable) -> Dict:
-        """The stored value under ``keys``, or ``compute()`` stored there."""
-        value = self.get(*keys)
-        if value is None:
-            start = time.time()
-            value = compute()
-            self.put(value, *keys)
-            log(f"{'/'.join(map(str, keys))} done in {time.time() - start:.0f}s")
-        return value
 
 
 def _train_config(name: str, cub_root: str, work_dir: str, epochs: int, seed: int, batch_size: int):
@@ -198,6 +149,12 @@ def _model(name: str, cub_root: str, checkpoint: Optional[str], seed: int):
     return init_model(config_path(name), checkpoint, data_root=cub_root)
 
 
+def _source(name: str, source: str):
+    """``(method, level)`` of a :data:`CAM_SOURCES` entry for model ``name``."""
+    method, level_key = CAM_SOURCES[source]
+    return method, LEVELS[name][level_key] if level_key else None
+
+
 def _evaluate(model, name: str, cub_root: str, split: str, source: str, multi_scale: Sequence[int],
               buckets: Optional[Dict], grid: Optional[str] = None, fusions: Sequence[str] = FUSIONS,
               num_samples: Optional[int] = None) -> Dict:
@@ -205,8 +162,7 @@ def _evaluate(model, name: str, cub_root: str, split: str, source: str, multi_sc
     ``fusions`` asked for; the first ``num_samples`` images); ``grid``: a PNG path for the overlay grid (GT and
     predicted boxes) of the first 12 images."""
     from scalenet_mm.apis import build_cam_dataloader, evaluate_wsol
-    method, level_key = CAM_SOURCES[source]
-    level = LEVELS[name][level_key] if level_key else None
+    method, level = _source(name, source)
     dataset = dict(model.cfg.selection_dataloader.dataset, data_root=cub_root, split=split)
     loader = build_cam_dataloader(model.cfg, dataset=dataset, num_samples=num_samples)
     single_only = list(fusions) == ['single']
@@ -233,10 +189,8 @@ def _multi_object_measures(model, name: str, chosen: Dict, samples: Sequence) ->
     from scalenet_mm.apis import build_cam_fn
     from scalenet_mm.detection import peak_instance_boxes
     from scalenet_mm.wsol.multi_object_metrics import cam_mass_shares, instance_recall, pointing_hit
-    method, level_key = CAM_SOURCES[chosen['source']]
     fusion = chosen['fusion']
-    cam_fn, _ = build_cam_fn(model, method, LEVELS[name][level_key] if level_key else None,
-                             None if fusion == 'single' else list(MULTI_SCALE))
+    cam_fn, _ = build_cam_fn(model, *_source(name, chosen['source']), None if fusion == 'single' else list(MULTI_SCALE))
     pairs = []  # (sample, class, that class's masks, {class: union mask})
     for sample in samples:
         by_class: Dict[int, List[np.ndarray]] = {}
@@ -284,8 +238,8 @@ def _select(metrics_by_source: Dict[str, Dict]) -> Dict:
     return best
 
 
-def _sweep(store: _Store, name: str, cub_root: str, checkpoint: str, seed: int, chosen: Dict, buckets: Dict,
-           log: Callable, num_samples: int) -> None:
+def _sweep(store: ResultsStore, name: str, cub_root: str, checkpoint: str, seed: int, chosen: Dict,
+           buckets: Dict, num_samples: int) -> None:
     """The input-size sweep of the chosen source on the first ``num_samples`` test images: single scale at
     every :data:`SWEEP_SIZES` entry (the one-size fusion is the map at that size) and the fusion over all."""
     model = None
@@ -297,9 +251,9 @@ def _sweep(store: _Store, name: str, cub_root: str, checkpoint: str, seed: int, 
                          num_samples=num_samples)
 
     for size in SWEEP_SIZES:
-        store.step(['sweep', name, str(size)], lambda: _headline(evaluate([size], ['ms_mean'])['ms_mean']), log)
+        store.step(['sweep', name, str(size)], lambda: _headline(evaluate([size], ['ms_mean'])['ms_mean']))
     store.step(['sweep', name, 'fused'], lambda: {
-        f: _headline(m) for f, m in evaluate(list(SWEEP_SIZES), ['ms_mean', 'ms_max']).items()}, log)
+        f: _headline(m) for f, m in evaluate(list(SWEEP_SIZES), ['ms_mean', 'ms_max']).items()})
 
 
 def run_experiment(out: str = 'work_dirs/wsol_benchmark_v2', data_root: str = 'data/wsol_benchmark_v2',
@@ -314,7 +268,7 @@ def run_experiment(out: str = 'work_dirs/wsol_benchmark_v2', data_root: str = 'd
     from mmengine.config import Config
 
     from scalenet_mm.datasets import generate_dataset
-    from scalenet_mm.wsol.gates import evaluate_controls_on_cub, learnability_gate, no_learning_gate
+    from scalenet_mm.wsol.gates import evaluate_controls_on_cub
 
     unknown = [m for m in models if m not in MODELS]
     if unknown:
@@ -324,7 +278,7 @@ def run_experiment(out: str = 'work_dirs/wsol_benchmark_v2', data_root: str = 'd
                     epochs=epochs, seeds=seeds, models=list(models), multi_scale=list(MULTI_SCALE),
                     sweep_sizes=list(SWEEP_SIZES), sweep_images=sweep_images,
                     multi_object_images=multi_object_images, batch_size=batch_size)
-    store = _Store(osp.join(out, 'results.json'), settings, force, log)
+    store = ResultsStore(osp.join(out, 'results.json'), settings, force, log, 'wsol_benchmark_v2')
 
     def say(msg):
         log(f'[wsol_benchmark_v2] {msg}')
@@ -334,12 +288,11 @@ def run_experiment(out: str = 'work_dirs/wsol_benchmark_v2', data_root: str = 'd
                                seed=0, layouts=('cub', ), variant=variant, num_selection=num_selection,
                                progress=False)
     cub_root = osp.join(root, 'cub')
-    store.step(['dataset'], lambda: dict(root=cub_root, splits=summary['splits'], params_hash=summary['params_hash']),
-               say)
+    store.step(['dataset'], lambda: dict(root=cub_root, splits=summary['splits'], params_hash=summary['params_hash']))
     buckets = {k: tuple(v) for k, v in Config.fromfile(config_path(models[0])).size_buckets.items()}
     for split in ('selection', 'test'):
         store.step(['controls', split], lambda split=split: {
-            k: _headline(v) for k, v in evaluate_controls_on_cub(cub_root, split).items()}, say)
+            k: _headline(v) for k, v in evaluate_controls_on_cub(cub_root, split).items()})
 
     def test_entry(model, name, chosen, grid=None):
         metrics = _evaluate(model, name, cub_root, 'test', chosen['source'], MULTI_SCALE, buckets, grid,
@@ -360,48 +313,34 @@ def run_experiment(out: str = 'work_dirs/wsol_benchmark_v2', data_root: str = 'd
         for name in models:
             work_dir = osp.join(out, 'models', _slug(name), f'seed{seed}')
             ckpt = store.step(['training', name, str(seed)],
-                              lambda: _train(name, cub_root, work_dir, epochs, seed, batch_size, say),
-                              say)['checkpoint']
+                              lambda: _train(name, cub_root, work_dir, epochs, seed, batch_size, say))['checkpoint']
             if seed == seeds[0]:  # the choice of CAM source, on the selection split, once per model
                 model = _model(name, cub_root, ckpt, seed)
                 for source in CAM_SOURCES:
                     store.step(['selection', name, source], lambda: {
                         f: {k: v for k, v in _headline(m).items() if k == 'MaxBoxAccV2' or k.startswith('best_tau')}
                         for f, m in _evaluate(model, name, cub_root, 'selection', source, MULTI_SCALE,
-                                              None).items()}, say)
-                store.step(['chosen', name], lambda: _select(store.get('selection', name)), say)
+                                              None).items()})
+                store.step(['chosen', name], lambda: _select(store.get('selection', name)))
             chosen = store.get('chosen', name)
             grids = [osp.join(out, 'grids', f'{_slug(name)}{tag}_seed{seed}.png') if seed == seeds[0] else None
                      for tag in ('', '_untrained')]
             store.step(['test', name, str(seed)],
-                       lambda: test_entry(_model(name, cub_root, ckpt, seed), name, chosen, grids[0]), say)
+                       lambda: test_entry(_model(name, cub_root, ckpt, seed), name, chosen, grids[0]))
             store.step(['untrained', name, str(seed)],
-                       lambda: test_entry(_model(name, cub_root, None, seed), name, chosen, grids[1]), say)
+                       lambda: test_entry(_model(name, cub_root, None, seed), name, chosen, grids[1]))
             for group, checkpoint in (('multi_object', ckpt), ('multi_object_untrained', None)):
                 store.step([group, name, str(seed)], lambda: _multi_object_measures(
-                    _model(name, cub_root, checkpoint, seed), name, chosen, multi_samples()), say)
+                    _model(name, cub_root, checkpoint, seed), name, chosen, multi_samples()))
             if seed == seeds[0]:
-                _sweep(store, name, cub_root, ckpt, seed, chosen, buckets, say, sweep_images)
+                _sweep(store, name, cub_root, ckpt, seed, chosen, buckets, sweep_images)
 
-    def gates():
-        controls = {k: v['MaxBoxAccV2'] for k, v in store.get('controls', 'test').items()}
-        untrained = {f'{n} untrained': mean_ci95([store.get('untrained', n, str(s), 'MaxBoxAccV2')
-                                                  for s in seeds])['mean'] for n in models}
-        trained = {n: mean_ci95([store.get('test', n, str(s), 'MaxBoxAccV2') for s in seeds])['mean']
-                   for n in models}
-        return dict(no_learning=no_learning_gate({**controls, **untrained}).to_dict(),
-                    learnability=learnability_gate({'ScaleNet': trained['ScaleNet']} if 'ScaleNet' in trained
-                                                   else trained, {**controls, **untrained}).to_dict())
-
-    store.step(['gates'], gates, say)
+    store.step(['gates'], lambda: _gates(rows(store.data)))
     say(f"results in {store.path}")
     return store.data
 
 
 # ----------------------------------------------------------------------------------------------- reporting
-def _ci(values: List[float]) -> Dict:
-    res = mean_ci95(values)
-    return dict(mean=round(res['mean'], 2), ci95=None if res['ci95'] is None else round(res['ci95'], 2))
 
 
 _ROW_METRICS = ('GT-known_Loc', 'Top-1_Loc', 'PxAP', 'top1_acc', 'at_selection_tau/BoxAccV2',
@@ -429,17 +368,17 @@ def rows(results: Dict) -> List[Dict]:
             chosen = results['chosen'][name]
             row = dict(variant=variant, model=name + suffix, method=f"{chosen['source']} / {chosen['fusion']}",
                        control=control, seeds=[int(s) for s in done])
-            ci = _ci([per_seed[s]['MaxBoxAccV2'] for s in done])
+            ci = rounded_ci95([per_seed[s]['MaxBoxAccV2'] for s in done])
             row.update(MaxBoxAccV2_mean=ci['mean'], MaxBoxAccV2_ci95=ci['ci95'])
             for key in _ROW_METRICS:
                 if all(key in per_seed[s] for s in done):
-                    ci = _ci([per_seed[s][key] for s in done])
+                    ci = rounded_ci95([per_seed[s][key] for s in done])
                     row[f'{key}_mean'], row[f'{key}_ci95'] = ci['mean'], ci['ci95']
             measures = [multi[name][s] for s in done if s in multi.get(name, {})]
             for key in _MULTI_OBJECT_METRICS:
                 got = [m[key] for m in measures if m.get(key) is not None]
                 if got:
-                    ci = _ci(got)
+                    ci = rounded_ci95(got)
                     row[f'multi_object/{key}_mean'], row[f'multi_object/{key}_ci95'] = ci['mean'], ci['ci95']
             out.append(row)
     return out
@@ -494,7 +433,7 @@ def markdown_tables(results: Dict) -> str:
                      + ' | '.join(_pm(r, f'{b}/MaxBoxAccV2') for b in ('small', 'medium', 'large')) + ' |')
     gates = results.get('gates')
     if not gates and any(not r['control'] for r in table):
-        gates = _gates_so_far(table)
+        gates = _gates(table)
         done = sorted({s for r in table for s in r['seeds']})
         lines += ['', f"Gates on the seeds finished so far ({', '.join(map(str, done))}):"]
     if gates:
@@ -522,7 +461,7 @@ def markdown_tables(results: Dict) -> str:
                     got = [v[key] for v in vals if v.get(key) is not None]
                     if not got:
                         return '-'
-                    ci = _ci(got)
+                    ci = rounded_ci95(got)
                     return f"{ci['mean']:.1f}" + ('' if ci['ci95'] is None else f" ± {ci['ci95']:.1f}")
                 area = ' / '.join(f'{vals[0][k]:.1f}' if vals[0].get(k) is not None else '-'
                                   for k in ('own_area', 'other_area'))  # the same images for every seed
@@ -541,9 +480,9 @@ def markdown_tables(results: Dict) -> str:
     return '\n'.join(lines)
 
 
-def _gates_so_far(table: List[Dict]) -> Dict:
-    """Both gates from the rows of a run that has not finished every seed (the untrained twins count as
-    controls, as in the finished run; the learnability gate scores ScaleNet where it is there)."""
+def _gates(table: List[Dict]) -> Dict:
+    """Both gates from the rows (:func:`rows`: means over the seeds done): the untrained twins count as
+    controls; the learnability gate scores ScaleNet where it is there."""
     from scalenet_mm.wsol.gates import learnability_gate, no_learning_gate
     controls = {r['model']: r['MaxBoxAccV2_mean'] for r in table if r['control']}
     trained = {r['model']: r['MaxBoxAccV2_mean'] for r in table if not r['control']}

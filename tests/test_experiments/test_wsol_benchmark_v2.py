@@ -1,5 +1,5 @@
-"""The benchmark-v2 experiment driver: thresholds carried from the selection split, the choice of source, the
-resume store, and a --quick run through the CLI that writes its rows and, rerun, trains nothing again."""
+"""The benchmark-v2 experiment driver: thresholds carried from the selection split, the choice of source, and
+a --quick run through the CLI that writes its rows and, rerun, trains nothing again."""
 import json
 import os.path as osp
 import subprocess
@@ -27,21 +27,6 @@ def test_select_takes_the_best_selection_score_and_its_thresholds():
     chosen = exp._select(scores)
     assert (chosen['source'], chosen['fusion'], chosen['MaxBoxAccV2']) == ('CAM', 'ms_mean', 41.0)
     assert chosen['taus'] == {d: 0.1 for d in exp.IOUS}
-
-
-def test_store_refuses_other_settings_or_moves_them_aside(tmp_path):
-    tmp_path = tmp_path / 'out'
-    tmp_path.mkdir()
-    path = str(tmp_path / 'results.json')
-    store = exp._Store(path, dict(epochs=1))
-    assert store.step(['a', 'b'], lambda: {'x': 1}, print) == {'x': 1}
-    assert exp._Store(path, dict(epochs=1)).step(['a', 'b'], lambda: pytest.fail('recomputed'), print) == {'x': 1}
-    (tmp_path / 'epoch_1.pth').write_bytes(b'a checkpoint of the old run')
-    with pytest.raises(ValueError, match='other settings'):
-        exp._Store(path, dict(epochs=2))
-    assert exp._Store(path, dict(epochs=2), force=True).get('a') is None
-    aside = [p for p in tmp_path.parent.iterdir() if p.name.startswith(tmp_path.name + '.replaced-')]
-    assert len(aside) == 1 and (aside[0] / 'epoch_1.pth').is_file() and not tmp_path.exists()
 
 
 def test_quick_run_writes_rows_and_resumes(tmp_path):
