@@ -33,7 +33,6 @@ __all__ = [
     'apply_train_options', 'apply_test_options', 'run_train', 'run_test', 'is_main_process', 'build_model',
     'init_model', 'model_scope', 'build_cam_dataloader', 'build_cam_fn', 'gt_targets', 'iter_cams', 'parse_level',
     'parse_sizes', 'wsol_dataset_cfg', 'DEFAULT_BUCKETS', 'SUMMARY_KEYS', 'evaluate_wsol', 'headline_metrics',
-    'run_wsol_eval',
-    'summarize', 'iter_coco_cams', 'make_pseudo_boxes', 'make_cam_detections', 'measure_complexity', 'load_reference',
-    'reference_for', 'infer_input_size', 'read_scalars', 'read_training_curves', 'last_record_with'
+    'run_wsol_eval', 'summarize', 'iter_coco_cams', 'make_pseudo_boxes', 'make_cam_detections', 'measure_complexity',
+    'load_reference', 'reference_for', 'infer_input_size', 'read_scalars', 'read_training_curves', 'last_record_with'
 ]
