@@ -212,6 +212,18 @@ def run_experiment(out: str = 'work_dirs/pseudo_box_v2', data_root: str = 'data/
                     if k != 'per_class'}, detector=detector(name, seed, 'round0', pseudo0, cls['checkpoint']))
 
             previous = store.step(key + ['rounds', '0'], round0)
+            # the bound and the control before the refinement rounds, so that a run cut short already holds
+            # the round-0 ratio and what the data gives without learning
+            def control_run():
+                path = osp.join(work, 'pseudo_control.json')
+                _write(path, saliency_pseudo_coco(ann['train'], img['train'], CONTROLS[control['control']],
+                                                  thr=control['thr']))
+                return dict(pseudo=_quality(train_gt, _load(path)),
+                            detector=detector(name, seed, 'control', path, cls['checkpoint']))
+
+            store.step(key + ['control'], control_run)
+            store.step(key + ['supervised'], lambda: dict(
+                detector=detector(name, seed, 'supervised', ann['train'], cls['checkpoint'])))
             previous_file = pseudo0
             for r in range(1, rounds + 1):
                 pseudo_r = osp.join(work, f'pseudo_round{r}.json')
@@ -231,16 +243,6 @@ def run_experiment(out: str = 'work_dirs/pseudo_box_v2', data_root: str = 'data/
                 previous = store.step(key + ['rounds', str(r)], next_round)
                 previous_file = pseudo_r
 
-            def control_run():
-                path = osp.join(work, 'pseudo_control.json')
-                _write(path, saliency_pseudo_coco(ann['train'], img['train'], CONTROLS[control['control']],
-                                                  thr=control['thr']))
-                return dict(pseudo=_quality(train_gt, _load(path)),
-                            detector=detector(name, seed, 'control', path, cls['checkpoint']))
-
-            store.step(key + ['control'], control_run)
-            store.step(key + ['supervised'], lambda: dict(
-                detector=detector(name, seed, 'supervised', ann['train'], cls['checkpoint'])))
     summary_path = _write(osp.join(out, 'summary.json'), summary_json(store.data))
     log(f'[pseudo_box_v2] results in {store.path}, summary in {summary_path}')
     return store.data
@@ -252,7 +254,8 @@ def _ci(values: List[float]) -> Optional[Dict]:
 
 def summary_json(results: Dict) -> Dict:
     """``docs/detection_pseudo_boxes.json``: per backbone ``supervised_ap50``, ``weak_ap50`` (one per round),
-    ``control_ap50`` and ``weak_to_supervised_ap50`` (final round), each ``{mean, ci95, n}`` over seeds."""
+    ``control_ap50`` and ``weak_to_supervised_ap50`` (final round; ``_by_round``: every round, so that a run cut
+    short reports the rounds it finished), each ``{mean, ci95, n}`` over seeds."""
     s = results['settings']
     out = dict(settings=s, backbones={})
     for name in s['backbones']:
@@ -261,21 +264,24 @@ def summary_json(results: Dict) -> Dict:
         rounds = range(s['rounds'] + 1)
         weak = [_ci([r['rounds'][str(k)]['detector']['AP50'] for r in per_seed if str(k) in r.get('rounds', {})])
                 for k in rounds]
-        final = str(s['rounds'])
-        ratios = [r['rounds'][final]['detector']['AP50'] / r['supervised']['detector']['AP50'] for r in done
-                  if final in r.get('rounds', {}) and r['supervised']['detector']['AP50'] > 0]
+
+        def ratios(k):
+            return [r['rounds'][str(k)]['detector']['AP50'] / r['supervised']['detector']['AP50'] for r in done
+                    if str(k) in r.get('rounds', {}) and r['supervised']['detector']['AP50'] > 0]
+
         out['backbones'][name] = dict(
             supervised_ap50=_ci([r['supervised']['detector']['AP50'] for r in done]), weak_ap50=weak,
             control_ap50=_ci([r['control']['detector']['AP50'] for r in per_seed if 'control' in r]),
-            weak_to_supervised_ap50=_ci(ratios),
+            weak_to_supervised_ap50=_ci(ratios(s['rounds'])),
+            weak_to_supervised_ap50_by_round=[_ci(ratios(k)) for k in rounds],
             classifier_test_mAP=_ci([r['classifier']['test_mAP'] for r in per_seed if 'classifier' in r]))
     return out
 
 
-def _fmt(ci: Optional[Dict], scale: float = 1.0) -> str:
+def _fmt(ci: Optional[Dict], digits: int = 1) -> str:
     if not ci:
         return '-'
-    return f"{scale * ci['mean']:.1f}" + ('' if ci['ci95'] is None else f" ± {scale * ci['ci95']:.1f}")
+    return f"{ci['mean']:.{digits}f}" + ('' if ci['ci95'] is None else f" ± {ci['ci95']:.{digits}f}")
 
 
 def markdown_tables(results: Dict) -> str:
@@ -289,11 +295,13 @@ def markdown_tables(results: Dict) -> str:
              f"control: the `{control.get('control')}` map (best on the selection split), tau {control.get('thr')}.",
              '', '| backbone | classifier test mAP | supervised AP50 | ' +
              ' | '.join(f'weak AP50 round {k}' for k in range(s['rounds'] + 1)) +
-             ' | control AP50 | weak / supervised AP50 |', '|---|' + '---:|' * (s['rounds'] + 5)]
+             ' | control AP50 | weak / supervised AP50, rounds ' + ' / '.join(map(str, range(s['rounds'] + 1))) +
+             ' |', '|---|' + '---:|' * (s['rounds'] + 5)]
     for name, row in summary['backbones'].items():
         lines.append(f"| {name} | {_fmt(row['classifier_test_mAP'])} | {_fmt(row['supervised_ap50'])} | " +
                      ' | '.join(_fmt(w) for w in row['weak_ap50']) +
-                     f" | {_fmt(row['control_ap50'])} | {_fmt(row['weak_to_supervised_ap50'])} |")
+                     f" | {_fmt(row['control_ap50'])} | " +
+                     ' / '.join(_fmt(w, digits=2) for w in row['weak_to_supervised_ap50_by_round']) + ' |')
     lines += ['', 'Per seed: pseudo-boxes against the true training boxes (precision / recall at IoU 0.5, CorLoc) '
               'and the detector on the test split (AP, AP50):', '',
               '| backbone | seed | boxes | pseudo P / R / CorLoc | recall at chosen / best tau | detector AP / AP50 |',

@@ -37,8 +37,11 @@ def test_summary_ratio_is_per_seed_final_round_over_supervised():
         det = (lambda ap50: dict(detector=dict(AP=0.0, AP50=ap50)))
         return dict(classifier=dict(test_mAP=50.0), rounds={'0': det(weak / 2), '1': det(weak)},
                     control=det(1.0), supervised=det(sup))
-    results = dict(settings=dict(backbones=['ScaleNet'], seeds=[0, 1], rounds=1),
+    results = dict(settings=dict(backbones=['ScaleNet'], seeds=[0, 1], rounds=1, num_train=4, num_selection=2,
+                                 num_test=2, cls_epochs=1, det_epochs=1),
                    ScaleNet={'0': seed(30.0, 60.0), '1': seed(20.0, 40.0)})
     doc = exp.summary_json(results)['backbones']['ScaleNet']
     assert doc['weak_to_supervised_ap50']['mean'] == 0.5 and doc['weak_to_supervised_ap50']['ci95'] == 0.0
     assert doc['weak_ap50'][1]['mean'] == 25.0 and doc['supervised_ap50']['mean'] == 50.0
+    assert [r['mean'] for r in doc['weak_to_supervised_ap50_by_round']] == [0.25, 0.5]
+    assert '0.25 ± 0.00 / 0.50 ± 0.00' in exp.markdown_tables(results)
