@@ -28,7 +28,8 @@ def parse_args(argv=None):
     parser.add_argument('--models', nargs='+', default=list(exp.MODELS), choices=list(exp.MODELS))
     add_experiment_args(parser, exp.FULL, exp.QUICK)
     parser.add_argument('--force', action='store_true', help='move a stored run with other settings aside')
-    parser.add_argument('--rows-json', help='also write the rows (docs/wsol_experiment.json form) here')
+    parser.add_argument('--rows-json', help='also write the rows (docs/wsol_experiment.json form) here; the rows '
+                        'of the other variants in the file are kept')
     return parser.parse_args(argv)
 
 
@@ -43,8 +44,9 @@ def main(argv=None):
                                      variant=args.variant, force=args.force,
                                      **experiment_plan(args, exp.FULL, exp.QUICK))
     print(exp.markdown_tables(results))
-    if args.rows_json:
-        atomic_write_text(args.rows_json, json.dumps(exp.rows(results), indent=1))
+    if args.rows_json:  # the rows of the other variants in the file are kept
+        existing = json.loads(open(args.rows_json, encoding='utf-8').read()) if osp.exists(args.rows_json) else []
+        atomic_write_text(args.rows_json, json.dumps(exp.merge_rows(existing, exp.rows(results)), indent=1))
         print(f'rows: {args.rows_json}')
     return results
 

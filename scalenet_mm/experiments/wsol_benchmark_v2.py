@@ -36,7 +36,7 @@ from scalenet_mm.evaluation import intervals_overlap, rounded_ci95
 from .results_store import ResultsStore, repo_path
 
 __all__ = ['MODELS', 'config_path', 'LEVELS', 'CAM_SOURCES', 'FUSIONS', 'MULTI_SCALE', 'SWEEP_SIZES', 'FULL',
-           'QUICK', 'DEMO', 'run_experiment', 'run_demo', 'rows', 'markdown_tables', 'box_acc_at']
+           'QUICK', 'DEMO', 'run_experiment', 'run_demo', 'rows', 'merge_rows', 'markdown_tables', 'box_acc_at']
 
 #: Configs of the compared models, relative to the repository root (:func:`config_path`).
 MODELS = {  # run in this order within a seed: the resolution-matched baseline first
@@ -382,6 +382,13 @@ def rows(results: Dict) -> List[Dict]:
                     row[f'multi_object/{key}_mean'], row[f'multi_object/{key}_ci95'] = ci['mean'], ci['ci95']
             out.append(row)
     return out
+
+
+def merge_rows(existing: Sequence[Dict], new: Sequence[Dict]) -> List[Dict]:
+    """``existing`` rows with those of the variants in ``new`` replaced: one ``docs/wsol_experiment.json`` holds
+    the rows of every variant, each variant written by its own run."""
+    variants = {r['variant'] for r in new}
+    return [r for r in existing if r.get('variant') not in variants] + list(new)
 
 
 def _pm(row: Dict, key: str) -> str:

@@ -29,6 +29,14 @@ def test_select_takes_the_best_selection_score_and_its_thresholds():
     assert chosen['taus'] == {d: 0.1 for d in exp.IOUS}
 
 
+def test_merge_rows_replaces_only_the_new_variants_rows():
+    old = [dict(variant='v2', model='ScaleNet', MaxBoxAccV2_mean=1.0), dict(variant='v2-digits', model='ScaleNet')]
+    new = [dict(variant='v2', model='ScaleNet', MaxBoxAccV2_mean=2.0)]
+    merged = exp.merge_rows(old, new)
+    assert merged == [old[1], new[0]]
+    assert exp.merge_rows(merged, []) == merged
+
+
 def test_quick_run_writes_rows_and_resumes(tmp_path):
     out, rows_json = tmp_path / 'out', tmp_path / 'rows.json'
     cmd = [sys.executable, TOOL, '--quick', '--out', str(out), '--data-root', str(tmp_path / 'data'),
