@@ -212,8 +212,8 @@ def run_experiment(out: str = 'work_dirs/pseudo_box_v2', data_root: str = 'data/
                     if k != 'per_class'}, detector=detector(name, seed, 'round0', pseudo0, cls['checkpoint']))
 
             previous = store.step(key + ['rounds', '0'], round0)
-            # the bound and the control before the refinement rounds, so that a run cut short already holds
-            # the round-0 ratio and what the data gives without learning
+            # the bound, then the control, before the refinement rounds: a run cut short already holds the
+            # round-0 ratio and what the data gives without learning
             def control_run():
                 path = osp.join(work, 'pseudo_control.json')
                 _write(path, saliency_pseudo_coco(ann['train'], img['train'], CONTROLS[control['control']],
@@ -221,9 +221,9 @@ def run_experiment(out: str = 'work_dirs/pseudo_box_v2', data_root: str = 'data/
                 return dict(pseudo=_quality(train_gt, _load(path)),
                             detector=detector(name, seed, 'control', path, cls['checkpoint']))
 
-            store.step(key + ['control'], control_run)
             store.step(key + ['supervised'], lambda: dict(
                 detector=detector(name, seed, 'supervised', ann['train'], cls['checkpoint'])))
+            store.step(key + ['control'], control_run)
             previous_file = pseudo0
             for r in range(1, rounds + 1):
                 pseudo_r = osp.join(work, f'pseudo_round{r}.json')
