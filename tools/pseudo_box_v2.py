@@ -25,6 +25,8 @@ def parse_args(argv=None):
     parser.add_argument('--data-root', default='data/pseudo_box_v2')
     parser.add_argument('--backbones', nargs='+', default=list(exp.BACKBONES), choices=list(exp.BACKBONES))
     add_experiment_args(parser, exp.FULL, exp.QUICK)
+    parser.add_argument('--jobs', type=int, default=1,
+                        help='independent detector trainings at once, sharing --threads (2 on a 2-core machine)')
     parser.add_argument('--summary-json', help='also write the summary (docs/detection_pseudo_boxes.json form) here')
     return parser.parse_args(argv)
 
@@ -37,7 +39,7 @@ def main(argv=None):
         results = stored_results(out, 'tools/pseudo_box_v2.py')
     else:
         results = exp.run_experiment(out, args.data_root + ('-quick' if args.quick else ''),
-                                     backbones=args.backbones, threads=args.threads,
+                                     backbones=args.backbones, threads=args.threads, jobs=args.jobs,
                                      **experiment_plan(args, exp.FULL, exp.QUICK))
     print(exp.markdown_tables(results))
     if args.summary_json:

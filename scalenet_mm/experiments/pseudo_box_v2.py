@@ -104,8 +104,9 @@ def run_experiment(out: str = 'work_dirs/pseudo_box_v2', data_root: str = 'data/
                    num_selection: int = FULL['num_selection'], cls_epochs: int = FULL['cls_epochs'],
                    det_epochs: int = FULL['det_epochs'], rounds: int = FULL['rounds'],
                    seeds: Sequence[int] = FULL['seeds'], backbones: Sequence[str] = tuple(BACKBONES),
-                   threads: int = 2, log: Callable = print) -> Dict:
-    """Run (or continue) the comparison of the module docstring; returns the stored results."""
+                   threads: int = 2, jobs: int = 1, log: Callable = print) -> Dict:
+    """Run (or continue) the comparison of the module docstring; returns the stored results. ``jobs``: how many
+    independent detector trainings run at once, sharing the ``threads``."""
     from scalenet_mm.apis import init_model
     from scalenet_mm.apis.isolated import run_isolated
     from scalenet_mm.datasets import generate_dataset
@@ -149,9 +150,11 @@ def run_experiment(out: str = 'work_dirs/pseudo_box_v2', data_root: str = 'data/
             'model.backbone.init_cfg': dict(_delete_=True, type='Pretrained', checkpoint=cls_ckpt, prefix='backbone.'),
             'train_dataloader.dataset.ann_file': train_ann, 'train_cfg.max_epochs': det_epochs,
             'train_cfg.val_interval': det_epochs, 'randomness.seed': seed,
-            'param_scheduler.1.T_max': det_epochs, 'param_scheduler.1.end': det_epochs})
+            'param_scheduler.1.T_max': det_epochs, 'param_scheduler.1.end': det_epochs,
+            'resume': True})  # a training killed mid-way continues from its last (or preemption) checkpoint
         res = run_isolated('train_and_test', dict(config=repo_path(BACKBONES[name][1]), work_dir=det_dir,
-                                                  cfg_options=opts), osp.join(det_dir, 'run.log'), threads)
+                                                  cfg_options=opts), osp.join(det_dir, 'run.log'),
+                           max(1, threads // jobs))
         return dict(_detector_metrics(res['metrics'], SHAPE_CLASSES), train_s=res['train_s'],
                     checkpoint=osp.join(det_dir, f'epoch_{det_epochs}.pth'))
 
@@ -179,7 +182,8 @@ def run_experiment(out: str = 'work_dirs/pseudo_box_v2', data_root: str = 'data/
                 from scalenet_mm.apis import read_training_curves
                 opts = dict(data_opts, **{'train_cfg.max_epochs': cls_epochs,
                                           'train_cfg.val_interval': max(1, cls_epochs // 4),
-                                          'param_scheduler.0.end': cls_epochs, 'randomness.seed': seed})
+                                          'param_scheduler.0.end': cls_epochs, 'randomness.seed': seed,
+                                          'resume': True})
                 res = run_isolated('train_and_test', dict(config=cls_cfg, work_dir=cls_dir, cfg_options=opts,
                                                           validate=True), osp.join(cls_dir, 'run.log'), threads)
                 curve = read_training_curves(cls_dir, 'multi-label/mAP')
@@ -211,9 +215,6 @@ def run_experiment(out: str = 'work_dirs/pseudo_box_v2', data_root: str = 'data/
                     k: (round(100.0 * v, 2) if k.startswith('recall') else v) for k, v in diag.items()
                     if k != 'per_class'}, detector=detector(name, seed, 'round0', pseudo0, cls['checkpoint']))
 
-            previous = store.step(key + ['rounds', '0'], round0)
-            # the bound, then the control, before the refinement rounds: a run cut short already holds the
-            # round-0 ratio and what the data gives without learning
             def control_run():
                 path = osp.join(work, 'pseudo_control.json')
                 _write(path, saliency_pseudo_coco(ann['train'], img['train'], CONTROLS[control['control']],
@@ -221,9 +222,13 @@ def run_experiment(out: str = 'work_dirs/pseudo_box_v2', data_root: str = 'data/
                 return dict(pseudo=_quality(train_gt, _load(path)),
                             detector=detector(name, seed, 'control', path, cls['checkpoint']))
 
-            store.step(key + ['supervised'], lambda: dict(
-                detector=detector(name, seed, 'supervised', ann['train'], cls['checkpoint'])))
-            store.step(key + ['control'], control_run)
+            # round 0, the bound and the control need only the classifier: they run side by side (``jobs``) and
+            # before the refinement rounds, so a run cut short already holds the round-0 ratio and the control
+            previous = store.step_all([
+                (key + ['rounds', '0'], round0),
+                (key + ['supervised'], lambda: dict(
+                    detector=detector(name, seed, 'supervised', ann['train'], cls['checkpoint']))),
+                (key + ['control'], control_run)], jobs)[0]
             previous_file = pseudo0
             for r in range(1, rounds + 1):
                 pseudo_r = osp.join(work, f'pseudo_round{r}.json')

@@ -8,8 +8,10 @@ moved aside whole, with the checkpoints next to it, which a resume must not pick
 import json
 import os
 import os.path as osp
+import threading
 import time
-from typing import Callable, Dict, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Callable, Dict, List, Sequence, Tuple
 
 from scalenet_mm.engine.atomic_io import atomic_write_text
 
@@ -28,6 +30,7 @@ class ResultsStore:
 
     def __init__(self, path: str, settings: Dict, force: bool = False, log: Callable = print, tag: str = 'run'):
         self.path, self.tag, self.log = path, tag, log
+        self._lock = threading.Lock()  # steps of one run may finish in parallel threads (step_all)
         self.data = dict(settings=settings)
         if not osp.isfile(path):
             return
@@ -59,11 +62,22 @@ class ResultsStore:
         if value is None:
             start = time.time()
             value = compute()
-            node = self.data
-            for key in keys[:-1]:
-                node = node.setdefault(key, {})
-            node[keys[-1]] = value
-            os.makedirs(osp.dirname(osp.abspath(self.path)), exist_ok=True)
-            atomic_write_text(self.path, json.dumps(self.data, indent=1))
+            with self._lock:
+                node = self.data
+                for key in keys[:-1]:
+                    node = node.setdefault(key, {})
+                node[keys[-1]] = value
+                os.makedirs(osp.dirname(osp.abspath(self.path)), exist_ok=True)
+                atomic_write_text(self.path, json.dumps(self.data, indent=1))
             self.log(f"[{self.tag}] {'/'.join(map(str, keys))} done in {time.time() - start:.0f}s")
         return value
+
+    def step_all(self, steps: Sequence[Tuple[Sequence[str], Callable[[], Dict]]], jobs: int = 1) -> List[Dict]:
+        """:meth:`step` for independent steps, up to ``jobs`` at a time (threads that each wait on a training
+        subprocess: on a small CPU machine two 1-thread trainings finish sooner than two 2-thread ones in turn).
+        Each result is stored the moment it is computed; the first failure is raised after the others finish."""
+        if jobs <= 1:
+            return [self.step(keys, compute) for keys, compute in steps]
+        with ThreadPoolExecutor(max_workers=jobs) as pool:
+            futures = [pool.submit(self.step, keys, compute) for keys, compute in steps]
+        return [f.result() for f in futures]
