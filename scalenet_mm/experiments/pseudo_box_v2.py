@@ -307,6 +307,14 @@ def markdown_tables(results: Dict) -> str:
                      ' | '.join(_fmt(w) for w in row['weak_ap50']) +
                      f" | {_fmt(row['control_ap50'])} | " +
                      ' / '.join(_fmt(w, digits=2) for w in row['weak_to_supervised_ap50_by_round']) + ' |')
+    lines += ['', 'Classifiers (mAP on the selection split at the validation epochs: the plateau check; test mAP):', '',
+              '| backbone | seed | selection mAP by epoch | test mAP |', '|---|---|---|---:|']
+    for name in s['backbones']:
+        for seed, res in results.get(name, {}).items():
+            c = res.get('classifier')
+            if c:
+                curve = ', '.join(f'{e}: {v:.1f}' for e, v in zip(c['selection_mAP_epoch'], c['selection_mAP']))
+                lines.append(f"| {name} | {seed} | {curve} | {c['test_mAP']:.1f} |")
     lines += ['', 'Per seed: pseudo-boxes against the true training boxes (precision / recall at IoU 0.5, CorLoc) '
               'and the detector on the test split (AP, AP50):', '',
               '| backbone | seed | boxes | pseudo P / R / CorLoc | recall at chosen / best tau | detector AP / AP50 |',

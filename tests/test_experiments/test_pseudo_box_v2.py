@@ -35,7 +35,8 @@ def test_quick_run_writes_the_summary_and_resumes(tmp_path):
 def test_summary_ratio_is_per_seed_final_round_over_supervised():
     def seed(weak, sup):
         det = (lambda ap50: dict(detector=dict(AP=0.0, AP50=ap50)))
-        return dict(classifier=dict(test_mAP=50.0), rounds={'0': det(weak / 2), '1': det(weak)},
+        classifier = dict(test_mAP=50.0, selection_mAP=[40.0, 45.5], selection_mAP_epoch=[1, 2])
+        return dict(classifier=classifier, rounds={'0': det(weak / 2), '1': det(weak)},
                     control=det(1.0), supervised=det(sup))
     results = dict(settings=dict(backbones=['ScaleNet'], seeds=[0, 1], rounds=1, num_train=4, num_selection=2,
                                  num_test=2, cls_epochs=1, det_epochs=1),
@@ -44,4 +45,5 @@ def test_summary_ratio_is_per_seed_final_round_over_supervised():
     assert doc['weak_to_supervised_ap50']['mean'] == 0.5 and doc['weak_to_supervised_ap50']['ci95'] == 0.0
     assert doc['weak_ap50'][1]['mean'] == 25.0 and doc['supervised_ap50']['mean'] == 50.0
     assert [r['mean'] for r in doc['weak_to_supervised_ap50_by_round']] == [0.25, 0.5]
-    assert '0.25 ± 0.00 / 0.50 ± 0.00' in exp.markdown_tables(results)
+    table = exp.markdown_tables(results)
+    assert '0.25 ± 0.00 / 0.50 ± 0.00' in table and '| ScaleNet | 1 | 1: 40.0, 2: 45.5 | 50.0 |' in table
