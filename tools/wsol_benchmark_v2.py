@@ -45,7 +45,10 @@ def main(argv=None):
                                      **experiment_plan(args, exp.FULL, exp.QUICK))
     print(exp.markdown_tables(results))
     if args.rows_json:  # the rows of the other variants in the file are kept
-        existing = json.loads(open(args.rows_json, encoding='utf-8').read()) if osp.exists(args.rows_json) else []
+        existing = []
+        if osp.exists(args.rows_json):
+            with open(args.rows_json, encoding='utf-8') as f:
+                existing = json.load(f)
         atomic_write_text(args.rows_json, json.dumps(exp.merge_rows(existing, exp.rows(results)), indent=1))
         print(f'rows: {args.rows_json}')
     return results

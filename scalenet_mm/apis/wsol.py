@@ -73,9 +73,10 @@ def evaluate_wsol(model: nn.Module, dataloader, method: str = 'cam', level=None,
 
 
 def headline_metrics(metrics: dict, digits: int = 2) -> dict:
-    """The numbers of one variant's metrics without the curves, floats rounded to ``digits``."""
+    """The numbers of one variant's metrics without the curves (``WSOLMetric``'s flat ``curve/...`` keys and the
+    raw evaluators' nested ``curves``), floats rounded to ``digits``."""
     return {k: (round(v, digits) if isinstance(v, float) else v) for k, v in metrics.items()
-            if not k.startswith('curve/')}
+            if k != 'curves' and not k.startswith('curve/')}
 
 
 def summarize(metrics: Dict[str, dict]) -> Dict[str, dict]:

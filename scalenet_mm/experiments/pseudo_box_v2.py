@@ -19,6 +19,9 @@ each seed, with one Faster R-CNN + FPN config, schedule and backbone init (the b
    the same detector;
 6. the **upper bound**: the same detector on the true training boxes.
 
+Steps 3, 5 and 6 need only the classifier: they run before the rounds of step 4 (side by side with ``jobs``), so
+a run cut short already holds the round-0 ratio and the control.
+
 Every detector is tested once on the test split's true boxes (mmdet ``CocoMetric``, pycocotools: AP, AP50,
 per-class AP); pseudo-box precision / recall / CorLoc are measured against the true training boxes (measuring
 only). Every training / detection step runs in its own process (:func:`scalenet_mm.apis.isolated.run_isolated`);
@@ -265,20 +268,21 @@ def summary_json(results: Dict) -> Dict:
     out = dict(settings=s, backbones={})
     for name in s['backbones']:
         per_seed = [results[name][str(seed)] for seed in s['seeds'] if str(seed) in results.get(name, {})]
-        done = [r for r in per_seed if 'supervised' in r]
+        bounded = [r for r in per_seed if 'supervised' in r]
         rounds = range(s['rounds'] + 1)
         weak = [_ci([r['rounds'][str(k)]['detector']['AP50'] for r in per_seed if str(k) in r.get('rounds', {})])
                 for k in rounds]
 
         def ratios(k):
-            return [r['rounds'][str(k)]['detector']['AP50'] / r['supervised']['detector']['AP50'] for r in done
+            return [r['rounds'][str(k)]['detector']['AP50'] / r['supervised']['detector']['AP50'] for r in bounded
                     if str(k) in r.get('rounds', {}) and r['supervised']['detector']['AP50'] > 0]
 
+        ratio_by_round = [_ci(ratios(k)) for k in rounds]
+
         out['backbones'][name] = dict(
-            supervised_ap50=_ci([r['supervised']['detector']['AP50'] for r in done]), weak_ap50=weak,
+            supervised_ap50=_ci([r['supervised']['detector']['AP50'] for r in bounded]), weak_ap50=weak,
             control_ap50=_ci([r['control']['detector']['AP50'] for r in per_seed if 'control' in r]),
-            weak_to_supervised_ap50=_ci(ratios(s['rounds'])),
-            weak_to_supervised_ap50_by_round=[_ci(ratios(k)) for k in rounds],
+            weak_to_supervised_ap50=ratio_by_round[-1], weak_to_supervised_ap50_by_round=ratio_by_round,
             classifier_test_mAP=_ci([r['classifier']['test_mAP'] for r in per_seed if 'classifier' in r]))
     return out
 
