@@ -6,6 +6,8 @@ saliency control and the true-box upper bound, for ScaleNet and ResNet-18 at the
     python tools/pseudo_box_v2.py                    # the full comparison (resumes from <out>/results.json)
     python tools/pseudo_box_v2.py --quick            # smoke run, what CI runs
     python tools/pseudo_box_v2.py --table            # print the tables of a stored run
+    python tools/pseudo_box_v2.py --classifier-diagnostic CONFIG CHECKPOINT --diagnostic-json OUT.json
+                                                     # round-0 pseudo-boxes of one classifier, no detector
 
 See scalenet_mm.experiments.pseudo_box_v2 for the steps.
 """
@@ -28,6 +30,10 @@ def parse_args(argv=None):
     parser.add_argument('--jobs', type=int, default=1,
                         help='independent detector trainings at once, sharing --threads (2 on a 2-core machine)')
     parser.add_argument('--summary-json', help='also write the summary (docs/detection_pseudo_boxes.json form) here')
+    parser.add_argument('--classifier-diagnostic', nargs=2, metavar=('CONFIG', 'CHECKPOINT'),
+                        help='only measure the round-0 pseudo-boxes of this classifier (thresholds from the '
+                             'selection split; precision / recall / CorLoc and recall at chosen vs best tau)')
+    parser.add_argument('--diagnostic-json', help='write the --classifier-diagnostic result here')
     return parser.parse_args(argv)
 
 
@@ -35,10 +41,19 @@ def main(argv=None):
     args = parse_args(argv)
     torch.set_num_threads(args.threads)
     out = args.out or 'work_dirs/pseudo_box_v2' + ('-quick' if args.quick else '')
+    data_root = args.data_root + ('-quick' if args.quick else '')
+    if args.classifier_diagnostic:
+        plan = experiment_plan(args, exp.FULL, exp.QUICK)
+        result = exp.classifier_diagnostic(*args.classifier_diagnostic, data_root=data_root,
+                                           **{k: plan[k] for k in ('num_train', 'num_test', 'num_selection')})
+        print(json.dumps(result, indent=1))
+        if args.diagnostic_json:
+            atomic_write_text(args.diagnostic_json, json.dumps(result, indent=1))
+        return result
     if args.table:
         results = stored_results(out, 'tools/pseudo_box_v2.py')
     else:
-        results = exp.run_experiment(out, args.data_root + ('-quick' if args.quick else ''),
+        results = exp.run_experiment(out, data_root,
                                      backbones=args.backbones, threads=args.threads, jobs=args.jobs,
                                      **experiment_plan(args, exp.FULL, exp.QUICK))
     print(exp.markdown_tables(results))

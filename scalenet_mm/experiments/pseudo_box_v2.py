@@ -39,7 +39,7 @@ from scalenet_mm.evaluation import rounded_ci95
 
 from .results_store import ResultsStore, repo_path
 
-__all__ = ['BACKBONES', 'FULL', 'QUICK', 'run_experiment', 'summary_json', 'markdown_tables']
+__all__ = ['BACKBONES', 'FULL', 'QUICK', 'run_experiment', 'classifier_diagnostic', 'summary_json', 'markdown_tables']
 
 _CONFIGS = 'configs/detection/bench_v2'
 #: name -> (classifier config, detector config), relative to the repository root.
@@ -94,6 +94,56 @@ def _quality(gt: Dict, pseudo: Dict) -> Dict:
     return {k: (round(100.0 * v, 2) if k in ('recall', 'precision', 'corloc') else v) for k, v in q.items()}
 
 
+def _cam_pseudo_boxes(train_gt: Dict, train_cams: Dict[int, Dict], category_ids: List[int], taus: Dict[int, float],
+                      path: str) -> Dict:
+    """Round 0's pseudo-boxes written to ``path``, their quality against the true training boxes and the
+    chosen-vs-best tau diagnostic (both measuring only)."""
+    from scalenet_mm.detection import threshold_diagnostic
+    _write(path, _peak_pseudo_coco(train_gt, train_cams, category_ids, taus,
+                                   'CAM peak pseudo-boxes, per-class tau from the selection split'))
+    diag = threshold_diagnostic(train_gt, {i: e['cams'] for i, e in train_cams.items()}, category_ids, taus)
+    return dict(pseudo=_quality(train_gt, _load(path)), diagnostic={
+        k: (round(100.0 * v, 2) if k.startswith('recall') else v) for k, v in diag.items() if k != 'per_class'})
+
+
+def _benchmark(data_root: str, num_train: int, num_test: int, num_selection: int) -> Dict:
+    """The multi-object benchmark v2 under ``<data_root>/v2`` (generated once; the generator skips a folder that
+    already holds the same parameters): its COCO root, summary and the annotation file / image folder per split."""
+    from scalenet_mm.datasets import generate_dataset
+    root = osp.abspath(osp.join(data_root, 'v2'))
+    summary = generate_dataset(root, num_train=num_train, num_test=num_test, image_size=64, multi_object=True,
+                               seed=0, layouts=('coco', ), variant='v2', num_selection=num_selection, progress=False)
+    coco = osp.join(root, 'coco')
+    splits = ('train', 'val', 'selection')
+    return dict(coco=coco, summary=summary,
+                ann={s: osp.join(coco, 'annotations', f'instances_{s}2017.json') for s in splits},
+                img={s: osp.join(coco, f'{s}2017') for s in splits})
+
+
+def classifier_diagnostic(config: str, checkpoint: str, data_root: str = 'data/pseudo_box_v2',
+                          num_train: int = FULL['num_train'], num_test: int = FULL['num_test'],
+                          num_selection: int = FULL['num_selection'], out: Optional[str] = None) -> Dict:
+    """Round 0's pseudo-boxes of any multi-label CAM classifier, without a detector: per-class thresholds from the
+    selection split, pseudo-box precision / recall / CorLoc and the recall at the chosen vs the per-image best tau
+    on the training boxes. Why: one detector costs about 40 minutes on 2 cores, this a few, so a change of the
+    classifier (schedule, pooling) is judged by the boxes it would hand the detector before one is trained.
+    ``out``: where the pseudo-box file goes (default next to the checkpoint)."""
+    from scalenet_mm.apis import init_model
+    from scalenet_mm.detection import SelectionBoxes, choose_class_thresholds
+    data = _benchmark(data_root, num_train, num_test, num_selection)
+    opts = {f'{s}_dataloader.dataset.data_root': data['coco'] + '/' for s in ('train', 'val', 'test')}
+    model = init_model(config, checkpoint, cfg_options=opts)
+    train_gt = _load(data['ann']['train'])
+    category_ids = sorted(int(c['id']) for c in train_gt['categories'])
+    selection_cams = _cams(model, data['ann']['selection'], data['img']['selection'])
+    taus = choose_class_thresholds(SelectionBoxes.from_coco(data['ann']['selection']),
+                                   {i: e['cams'] for i, e in selection_cams.items()}, category_ids)
+    path = out or osp.join(osp.dirname(osp.abspath(checkpoint)), 'pseudo_round0.json')
+    result = _cam_pseudo_boxes(train_gt, _cams(model, data['ann']['train'], data['img']['train']), category_ids,
+                               taus, path)
+    return dict(result, config=config, checkpoint=checkpoint, thresholds={str(k): v for k, v in taus.items()})
+
+
 def _detector_metrics(metrics: Dict, classes: Sequence[str]) -> Dict:
     """AP, AP50 and per-class AP (x100) from mmdet's CocoMetric keys."""
     out = dict(AP=round(100.0 * metrics['coco/bbox_mAP'], 2), AP50=round(100.0 * metrics['coco/bbox_mAP_50'], 2))
@@ -112,7 +162,6 @@ def run_experiment(out: str = 'work_dirs/pseudo_box_v2', data_root: str = 'data/
     independent detector trainings run at once, sharing the ``threads``."""
     from scalenet_mm.apis import init_model
     from scalenet_mm.apis.isolated import run_isolated
-    from scalenet_mm.datasets import generate_dataset
     from scalenet_mm.datasets.localization_benchmark import SHAPE_CLASSES
     from scalenet_mm.detection import (
         SelectionBoxes,
@@ -121,7 +170,6 @@ def run_experiment(out: str = 'work_dirs/pseudo_box_v2', data_root: str = 'data/
         read_image_labels,
         saliency_pseudo_coco,
         self_training_round,
-        threshold_diagnostic,
     )
     from scalenet_mm.wsol.controls import BASELINE_CONTROLS, CONTROLS
 
@@ -133,14 +181,9 @@ def run_experiment(out: str = 'work_dirs/pseudo_box_v2', data_root: str = 'data/
                     self_training=SELF_TRAINING)
     out = osp.abspath(out)
     store = ResultsStore(osp.join(out, 'results.json'), settings, log=log, tag='pseudo_box_v2')
-    root = osp.abspath(osp.join(data_root, 'v2'))
-    summary = generate_dataset(root, num_train=num_train, num_test=num_test, image_size=64, multi_object=True,
-                               seed=0, layouts=('coco', ), variant='v2', num_selection=num_selection, progress=False)
-    coco = osp.join(root, 'coco')
-    ann = {split: osp.join(coco, 'annotations', f'instances_{split}2017.json') for split in ('train', 'val',
-                                                                                               'selection')}
-    img = {split: osp.join(coco, f'{split}2017') for split in ann}
-    store.step(['dataset'], lambda: dict(root=coco, splits=summary['splits']))
+    data = _benchmark(data_root, num_train, num_test, num_selection)
+    coco, ann, img = data['coco'], data['ann'], data['img']
+    store.step(['dataset'], lambda: dict(root=coco, splits=data['summary']['splits']))
     train_gt = _load(ann['train'])
     category_ids = sorted(int(c['id']) for c in train_gt['categories'])
     selection = SelectionBoxes.from_coco(ann['selection'])
@@ -209,14 +252,8 @@ def run_experiment(out: str = 'work_dirs/pseudo_box_v2', data_root: str = 'data/
             pseudo0 = osp.join(work, 'pseudo_round0.json')
 
             def round0():
-                train_cams = cams_of('train')
-                _write(pseudo0, _peak_pseudo_coco(train_gt, train_cams, category_ids, taus,
-                                                  'CAM peak pseudo-boxes, per-class tau from the selection split'))
-                diag = threshold_diagnostic(train_gt, {i: e['cams'] for i, e in train_cams.items()}, category_ids,
-                                            taus)
-                return dict(pseudo=_quality(train_gt, _load(pseudo0)), diagnostic={
-                    k: (round(100.0 * v, 2) if k.startswith('recall') else v) for k, v in diag.items()
-                    if k != 'per_class'}, detector=detector(name, seed, 'round0', pseudo0, cls['checkpoint']))
+                boxes = _cam_pseudo_boxes(train_gt, cams_of('train'), category_ids, taus, pseudo0)
+                return dict(boxes, detector=detector(name, seed, 'round0', pseudo0, cls['checkpoint']))
 
             def control_run():
                 path = osp.join(work, 'pseudo_control.json')

@@ -315,11 +315,16 @@ def run_experiment(out: str = 'work_dirs/wsol_benchmark_v2', data_root: str = 'd
             ckpt = store.step(['training', name, str(seed)],
                               lambda: _train(name, cub_root, work_dir, epochs, seed, batch_size, say))['checkpoint']
             if seed == seeds[0]:  # the choice of CAM source, on the selection split, once per model
-                model = _model(name, cub_root, ckpt, seed)
+                loaded = []  # the checkpoint is read only if a step is missing (a stored run may not ship it)
+
+                def trained():
+                    loaded[:] = loaded or [_model(name, cub_root, ckpt, seed)]
+                    return loaded[0]
+
                 for source in CAM_SOURCES:
                     store.step(['selection', name, source], lambda: {
                         f: {k: v for k, v in _headline(m).items() if k == 'MaxBoxAccV2' or k.startswith('best_tau')}
-                        for f, m in _evaluate(model, name, cub_root, 'selection', source, MULTI_SCALE,
+                        for f, m in _evaluate(trained(), name, cub_root, 'selection', source, MULTI_SCALE,
                                               None).items()})
                 store.step(['chosen', name], lambda: _select(store.get('selection', name)))
             chosen = store.get('chosen', name)

@@ -30,6 +30,17 @@ def test_quick_run_writes_the_summary_and_resumes(tmp_path):
     assert again.returncode == 0, again.stderr[-3000:]
     assert '[isolated]' not in again.stdout and ' done in ' not in again.stdout
     assert json.loads((out / 'results.json').read_text()) == results
+    # the detector-free diagnostic of the same classifier rebuilds round 0's thresholds and pseudo-boxes
+    diag_json = tmp_path / 'diagnostic.json'
+    config = osp.join(osp.dirname(osp.dirname(TOOL)), exp.BACKBONES['ScaleNet'][0])
+    diag = subprocess.run([sys.executable, TOOL, '--quick', '--data-root', str(tmp_path / 'data'), '--threads', '1',
+                           '--classifier-diagnostic', config, run['classifier']['checkpoint'],
+                           '--diagnostic-json', str(diag_json)], capture_output=True, text=True)
+    assert diag.returncode == 0, diag.stdout[-3000:] + diag.stderr[-3000:]
+    measured = json.loads(diag_json.read_text())
+    assert measured['thresholds'] == run['thresholds']
+    assert measured['pseudo'] == run['rounds']['0']['pseudo']
+    assert measured['diagnostic'] == run['rounds']['0']['diagnostic']
 
 
 def test_summary_ratio_is_per_seed_final_round_over_supervised():

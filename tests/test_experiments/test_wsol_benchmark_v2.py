@@ -57,6 +57,8 @@ def test_quick_run_writes_rows_and_resumes(tmp_path):
     measures = results['multi_object']['ScaleNet']['0']
     assert measures['pairs'] > 0 and 0 <= measures['pointing'] <= 100
     assert 'Multi-object images' in first.stdout
+    for ckpt in (out / 'models').rglob('*.pth'):  # a stored run continued in a new checkout has no checkpoints
+        ckpt.unlink()
     again = subprocess.run(cmd, capture_output=True, text=True)
     assert again.returncode == 0, again.stderr[-3000:]
     assert '[wsol_benchmark_v2] training ' not in again.stdout and ' done in ' not in again.stdout

@@ -2,7 +2,7 @@
 # localisation benchmark v2 (5 shape classes, 64x64 images, 1-4 objects, same-appearance distractor shapes,
 # texture / photo backgrounds). Image-level labels only (CocoImageLabels reads which classes occur); validated
 # on the box-labelled selection split (mAP, its labels only), so the schedule is judged without the test split.
-#   python tools/make_demo_data.py --root data/pseudo_box_v2/v2 --multi-object --num-train 6000 --num-test 600 \
+#   python tools/make_demo_data.py --root data/pseudo_box_v2/v2 --multi-object --num-train 3000 --num-test 600 \
 #       --num-selection 100 --layouts coco
 # The recipe is the WSOL comparison's (configs/wsol/_base_/bench_v2_matched.py): AdamW 1e-3, one cycle.
 _base_ = ['../../embedded/_base_/shapes_multilabel_cls.py']
