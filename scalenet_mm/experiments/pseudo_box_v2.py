@@ -127,8 +127,9 @@ def classifier_diagnostic(config: str, checkpoint: str, data_root: str = 'data/p
     selection split, pseudo-box precision / recall / CorLoc and the recall at the chosen vs the per-image best tau
     on the training boxes. Why: one detector costs about 40 minutes on 2 cores, this a few, so a change of the
     classifier (schedule, pooling) is judged by the boxes it would hand the detector before one is trained.
-    ``out``: where the pseudo-box file goes (default next to the checkpoint)."""
-    from scalenet_mm.apis import init_model
+    ``out``: where the pseudo-box file goes (default next to the checkpoint). The selection-split mAP curve of the
+    training run that wrote the checkpoint is included when its logs sit beside it (the plateau check)."""
+    from scalenet_mm.apis import init_model, read_training_curves
     from scalenet_mm.detection import SelectionBoxes, choose_class_thresholds
     data = _benchmark(data_root, num_train, num_test, num_selection)
     opts = {f'{s}_dataloader.dataset.data_root': data['coco'] + '/' for s in ('train', 'val', 'test')}
@@ -141,7 +142,9 @@ def classifier_diagnostic(config: str, checkpoint: str, data_root: str = 'data/p
     path = out or osp.join(osp.dirname(osp.abspath(checkpoint)), 'pseudo_round0.json')
     result = _cam_pseudo_boxes(train_gt, _cams(model, data['ann']['train'], data['img']['train']), category_ids,
                                taus, path)
-    return dict(result, config=config, checkpoint=checkpoint, thresholds={str(k): v for k, v in taus.items()})
+    curve = read_training_curves(osp.dirname(osp.abspath(checkpoint)), 'multi-label/mAP')
+    return dict(result, config=config, checkpoint=checkpoint, thresholds={str(k): v for k, v in taus.items()},
+                selection_mAP=curve['val_top1'], selection_mAP_epoch=curve['val_epoch'])
 
 
 def _detector_metrics(metrics: Dict, classes: Sequence[str]) -> Dict:
