@@ -108,7 +108,8 @@ def _cam_pseudo_boxes(train_gt: Dict, train_cams: Dict[int, Dict], category_ids:
 
 def _benchmark(data_root: str, num_train: int, num_test: int, num_selection: int) -> Dict:
     """The multi-object benchmark v2 under ``<data_root>/v2`` (generated once; the generator skips a folder that
-    already holds the same parameters): its COCO root, summary and the annotation file / image folder per split."""
+    already holds the same parameters): its COCO root, summary, the annotation file / image folder per split and
+    the ``cfg_options`` that point a config's dataloaders at it."""
     from scalenet_mm.datasets import generate_dataset
     root = osp.abspath(osp.join(data_root, 'v2'))
     summary = generate_dataset(root, num_train=num_train, num_test=num_test, image_size=64, multi_object=True,
@@ -116,6 +117,7 @@ def _benchmark(data_root: str, num_train: int, num_test: int, num_selection: int
     coco = osp.join(root, 'coco')
     splits = ('train', 'val', 'selection')
     return dict(coco=coco, summary=summary,
+                cfg_options={f'{s}_dataloader.dataset.data_root': coco + '/' for s in ('train', 'val', 'test')},
                 ann={s: osp.join(coco, 'annotations', f'instances_{s}2017.json') for s in splits},
                 img={s: osp.join(coco, f'{s}2017') for s in splits})
 
@@ -132,17 +134,16 @@ def classifier_diagnostic(config: str, checkpoint: str, data_root: str = 'data/p
     from scalenet_mm.apis import init_model, read_training_curves
     from scalenet_mm.detection import SelectionBoxes, choose_class_thresholds
     data = _benchmark(data_root, num_train, num_test, num_selection)
-    opts = {f'{s}_dataloader.dataset.data_root': data['coco'] + '/' for s in ('train', 'val', 'test')}
-    model = init_model(config, checkpoint, cfg_options=opts)
+    model = init_model(config, checkpoint, cfg_options=data['cfg_options'])
     train_gt = _load(data['ann']['train'])
     category_ids = sorted(int(c['id']) for c in train_gt['categories'])
     selection_cams = _cams(model, data['ann']['selection'], data['img']['selection'])
     taus = choose_class_thresholds(SelectionBoxes.from_coco(data['ann']['selection']),
                                    {i: e['cams'] for i, e in selection_cams.items()}, category_ids)
-    path = out or osp.join(osp.dirname(osp.abspath(checkpoint)), 'pseudo_round0.json')
+    work_dir = osp.dirname(osp.abspath(checkpoint))
     result = _cam_pseudo_boxes(train_gt, _cams(model, data['ann']['train'], data['img']['train']), category_ids,
-                               taus, path)
-    curve = read_training_curves(osp.dirname(osp.abspath(checkpoint)), 'multi-label/mAP')
+                               taus, out or osp.join(work_dir, 'pseudo_round0.json'))
+    curve = read_training_curves(work_dir, 'multi-label/mAP')
     return dict(result, config=config, checkpoint=checkpoint, thresholds={str(k): v for k, v in taus.items()},
                 selection_mAP=curve['val_top1'], selection_mAP_epoch=curve['val_epoch'])
 
@@ -190,7 +191,7 @@ def run_experiment(out: str = 'work_dirs/pseudo_box_v2', data_root: str = 'data/
     train_gt = _load(ann['train'])
     category_ids = sorted(int(c['id']) for c in train_gt['categories'])
     selection = SelectionBoxes.from_coco(ann['selection'])
-    data_opts = {f'{s}_dataloader.dataset.data_root': coco + '/' for s in ('train', 'val', 'test')}
+    data_opts = data['cfg_options']
     det_eval = {f'{s}_evaluator.ann_file': ann['val'] for s in ('val', 'test')}
 
     def detector(name, seed, tag, train_ann, cls_ckpt):

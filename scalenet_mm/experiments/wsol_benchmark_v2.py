@@ -238,16 +238,27 @@ def _select(metrics_by_source: Dict[str, Dict]) -> Dict:
     return best
 
 
+def _lazy_model(name: str, cub_root: str, checkpoint: Optional[str], seed: int) -> Callable[[], torch.nn.Module]:
+    """``() -> model``, built on the first call only: the checkpoint is read when a step is actually missing
+    (a stored run continued in a new checkout does not ship its checkpoints)."""
+    loaded = []
+
+    def model():
+        if not loaded:
+            loaded.append(_model(name, cub_root, checkpoint, seed))
+        return loaded[0]
+
+    return model
+
+
 def _sweep(store: ResultsStore, name: str, cub_root: str, checkpoint: str, seed: int, chosen: Dict,
            buckets: Dict, num_samples: int) -> None:
     """The input-size sweep of the chosen source on the first ``num_samples`` test images: single scale at
     every :data:`SWEEP_SIZES` entry (the one-size fusion is the map at that size) and the fusion over all."""
-    model = None
+    model = _lazy_model(name, cub_root, checkpoint, seed)
 
     def evaluate(sizes, fusions):
-        nonlocal model
-        model = model or _model(name, cub_root, checkpoint, seed)
-        return _evaluate(model, name, cub_root, 'test', chosen['source'], sizes, buckets, fusions=fusions,
+        return _evaluate(model(), name, cub_root, 'test', chosen['source'], sizes, buckets, fusions=fusions,
                          num_samples=num_samples)
 
     for size in SWEEP_SIZES:
@@ -315,12 +326,7 @@ def run_experiment(out: str = 'work_dirs/wsol_benchmark_v2', data_root: str = 'd
             ckpt = store.step(['training', name, str(seed)],
                               lambda: _train(name, cub_root, work_dir, epochs, seed, batch_size, say))['checkpoint']
             if seed == seeds[0]:  # the choice of CAM source, on the selection split, once per model
-                loaded = []  # the checkpoint is read only if a step is missing (a stored run may not ship it)
-
-                def trained():
-                    loaded[:] = loaded or [_model(name, cub_root, ckpt, seed)]
-                    return loaded[0]
-
+                trained = _lazy_model(name, cub_root, ckpt, seed)
                 for source in CAM_SOURCES:
                     store.step(['selection', name, source], lambda: {
                         f: {k: v for k, v in _headline(m).items() if k == 'MaxBoxAccV2' or k.startswith('best_tau')}

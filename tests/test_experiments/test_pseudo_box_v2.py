@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 from scalenet_mm.experiments import pseudo_box_v2 as exp
+from scalenet_mm.experiments.results_store import repo_path
 
 TOOL = osp.join(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))), 'tools', 'pseudo_box_v2.py')
 
@@ -32,7 +33,7 @@ def test_quick_run_writes_the_summary_and_resumes(tmp_path):
     assert json.loads((out / 'results.json').read_text()) == results
     # the detector-free diagnostic of the same classifier rebuilds round 0's thresholds and pseudo-boxes
     diag_json = tmp_path / 'diagnostic.json'
-    config = osp.join(osp.dirname(osp.dirname(TOOL)), exp.BACKBONES['ScaleNet'][0])
+    config = repo_path(exp.BACKBONES['ScaleNet'][0])
     diag = subprocess.run([sys.executable, TOOL, '--quick', '--data-root', str(tmp_path / 'data'), '--threads', '1',
                            '--classifier-diagnostic', config, run['classifier']['checkpoint'],
                            '--diagnostic-json', str(diag_json)], capture_output=True, text=True)

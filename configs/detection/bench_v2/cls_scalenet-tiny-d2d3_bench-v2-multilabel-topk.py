@@ -6,4 +6,4 @@ _base_ = ['./cls_scalenet-tiny-d2d3_bench-v2-multilabel.py']
 
 model = dict(neck=None,
              head=dict(_delete_=True, type='MultiLabelCAMHead', num_classes=5, in_channels=96, pooling='topk',
-                       topk_ratio=0.1, loss=dict(type='CrossEntropyLoss', use_sigmoid=True, loss_weight=1.0)))
+                       topk_ratio=0.1))  # the head's default loss: sigmoid BCE, as the GAP classifier's
